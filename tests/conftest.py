@@ -1,0 +1,36 @@
+"""Shared fixtures. Every test gets its own GENSTUDIO_HOME, so no test reads or writes the real user folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests run without a display
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch) -> Path:
+    home = tmp_path_factory.mktemp("genstudio-home")
+    monkeypatch.setenv("GENSTUDIO_HOME", str(home))
+    monkeypatch.delenv("GENSTUDIO_DISABLE_PLUGINS", raising=False)
+    return home
+
+
+@pytest.fixture
+def run_cli():
+    """Run `python -m genstudio ARGS` in a subprocess (the real entry point, real exit codes)."""
+    import subprocess
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        full_env = dict(os.environ, **(env or {}))
+        return subprocess.run(
+            [sys.executable, "-m", "genstudio", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+        )
+
+    return run
