@@ -1,0 +1,61 @@
+"""Every hook a genstudio plugin can implement. The docstrings are the contract.
+
+A plugin is a module (or any object) with functions decorated by `genstudio.hookimpl` whose names match the
+specs below. Plugins are found through the entry-point group ``genstudio`` (the built-in plugins are found
+this way too) and in the user plugin folder (``genstudio plugins folder`` prints it).
+
+Rules for every hook:
+- Keep the plugin's top-level module light: hooks run when plugins are *listed*, so they must not import torch
+  or other heavy modules. Heavy code goes behind `BackendSpec.loader` and is imported on first use.
+- A hook that raises marks its plugin as failed: the plugin is unregistered and its error is shown in
+  ``genstudio plugins list``; genstudio and every other plugin keep working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from genstudio.backends import BackendSpec
+
+hookspec = pluggy.HookspecMarker("genstudio")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Registration
+# --------------------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_backends() -> list[BackendSpec]:
+    """Return the backends this plugin provides.
+
+    Called once each time plugins are discovered (at CLI start when a command needs backends, at app start,
+    and after ``genstudio plugins install``). Takes no arguments.
+
+    Return a list of `genstudio.BackendSpec` (an empty list is fine). Each spec's ``id`` must be unique across
+    all installed plugins: a duplicate id marks the *later* plugin as failed. The registry fills in each spec's
+    ``plugin`` and ``plugin_version``; leave them empty. Return descriptors only: the implementation named by
+    ``BackendSpec.loader`` is imported later, when the backend is first used.
+    """
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Model files
+# --------------------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def upgrade_model_config(backend: str, plugin_version: str, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Upgrade a saved model's config written by an older version of a backend's plugin.
+
+    Called by `genstudio.models.load_model` for every model folder it loads, before the config is validated
+    against the backend's current schema. ``backend`` is the backend id saved in model.json,
+    ``plugin_version`` the version of the plugin that saved it and ``config`` the saved config (a copy: the
+    hook may change it).
+
+    Return the upgraded config when this plugin owns ``backend`` and something had to change, or None to
+    leave it as it is (plugins that do not own the backend must return None). First non-None result wins.
+    """
