@@ -1,0 +1,239 @@
+"""Model folders: the one place that saves, loads, validates and migrates trained models.
+
+A trained model is a folder::
+
+    model.json            schema version, backend id, plugin and version, config, data summary, metrics,
+                          sha256 of the weights
+    weights.safetensors   the backend's tensors (never a pickle)
+    (model.onnx, samples.png and other files written by later steps)
+
+`save_model` writes the weights first and model.json last, both atomically, so a folder with a model.json is
+always complete. `load_model` never unpickles; it rejects an unknown schema, a backend that is not installed,
+weights that do not match the recorded hash, NaN/Inf values and tensors whose names or shapes do not match what
+the backend builds, each with a one-line `ModelFileError`. `read_card` reads model.json without importing torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genstudio._version import __version__
+from genstudio.backends import BackendSpec, check_model_kind
+from genstudio.errors import ModelFileError, UserError
+from genstudio.fileio import atomic_write_bytes, atomic_write_json, sha256_file
+
+if TYPE_CHECKING:
+    import torch
+
+    from genstudio.plugins import PluginRegistry
+
+CARD_FILE = "model.json"
+WEIGHTS_FILE = "weights.safetensors"
+SCHEMA_VERSION = 1  # bump with a migration in _MIGRATIONS when model.json changes shape
+
+
+@dataclass
+class ModelCard:
+    """The contents of model.json."""
+
+    backend: str
+    plugin: str
+    plugin_version: str
+    config: dict[str, Any]
+    weights_sha256: str
+    schema_version: int = SCHEMA_VERSION
+    genstudio_version: str = __version__
+    created: str = ""  # ISO 8601, UTC
+    data: dict[str, Any] = field(default_factory=dict)  # what it was trained on: folder, count, classes
+    metrics: dict[str, Any] = field(default_factory=dict)  # e.g. {"fid": 12.3}
+    extra: dict[str, Any] = field(default_factory=dict)  # anything else a backend records (e.g. class names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LoadedModel:
+    """A model folder loaded and checked: its card, its backend and the torch module holding the weights."""
+
+    folder: Path
+    card: ModelCard
+    spec: BackendSpec
+    module: torch.nn.Module
+
+
+# Migrations of model.json itself: from schema version N to N + 1. Version 1 is the first.
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def read_card(folder: str | Path) -> ModelCard:
+    """Read and migrate model.json (no torch). Raises ModelFileError with one line for anything wrong."""
+    folder = Path(folder)
+    card_path = folder / CARD_FILE
+    if not folder.is_dir():
+        raise ModelFileError(f"{folder} is not a folder; a model is a folder holding {CARD_FILE}")
+    if not card_path.is_file():
+        raise ModelFileError(f"{folder} is not a model folder: {CARD_FILE} is missing")
+    try:
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{card_path} is not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ModelFileError(f"{card_path} must hold a JSON object")
+    raw = _migrate(raw, card_path)
+    missing = [name for name in ("backend", "plugin", "plugin_version", "config", "weights_sha256") if name not in raw]
+    if missing:
+        raise ModelFileError(f"{card_path} lacks {', '.join(missing)}")
+    if not isinstance(raw["config"], dict):
+        raise ModelFileError(f"{card_path}: config must be a JSON object")
+    known = ModelCard.__dataclass_fields__
+    return ModelCard(**{key: value for key, value in raw.items() if key in known})
+
+
+def _migrate(raw: dict[str, Any], card_path: Path) -> dict[str, Any]:
+    version = raw.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{card_path}: unknown schema_version {version!r}")
+    if version > SCHEMA_VERSION:
+        raise ModelFileError(
+            f"{card_path} has schema_version {version}, newer than this genstudio understands ({SCHEMA_VERSION}); "
+            "upgrade genstudio"
+        )
+    while version < SCHEMA_VERSION:
+        raw = _MIGRATIONS[version](dict(raw))
+        version += 1
+        raw["schema_version"] = version
+    return raw
+
+
+def save_model(
+    folder: str | Path,
+    spec: BackendSpec,
+    config: Mapping[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    data: Mapping[str, Any] | None = None,  # a summary of the training data (DataReport.to_dict())
+    metrics: Mapping[str, Any] | None = None,  # final metrics worth keeping
+    extra: Mapping[str, Any] | None = None,  # backend-specific facts (class names, ...)
+) -> ModelCard:
+    """Write weights.safetensors then model.json into `folder`, each atomically. Returns the card written."""
+    import torch
+    from safetensors.torch import save as save_tensors
+
+    folder = Path(folder)
+    config = spec.schema.resolve(config)
+    tensors: dict[str, torch.Tensor] = {}
+    for name, tensor in state_dict.items():
+        tensor = tensor.detach().to("cpu").contiguous().clone()  # clone: safetensors refuses shared storage
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise UserError(f"refusing to save {spec.id} weights: tensor {name!r} holds NaN or Inf (training diverged)")
+        tensors[name] = tensor
+    blob = save_tensors(tensors, metadata={"backend": spec.id, "format": "pt"})
+    atomic_write_bytes(folder / WEIGHTS_FILE, blob)
+    card = ModelCard(
+        backend=spec.id,
+        plugin=spec.plugin,
+        plugin_version=spec.plugin_version,
+        config=dict(config),
+        weights_sha256=hashlib.sha256(blob).hexdigest(),
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        data=dict(data or {}),
+        metrics=dict(metrics or {}),
+        extra=dict(extra or {}),
+    )
+    atomic_write_json(folder / CARD_FILE, card.to_dict())
+    return card
+
+
+def update_card(folder: str | Path, **changes: Any) -> ModelCard:
+    """Change fields of an existing model.json (e.g. metrics after evaluation), atomically."""
+    card = read_card(folder)
+    for key, value in changes.items():
+        if key not in ModelCard.__dataclass_fields__:
+            raise ValueError(f"ModelCard has no field {key!r}")
+        setattr(card, key, value)
+    atomic_write_json(Path(folder) / CARD_FILE, card.to_dict())
+    return card
+
+
+def load_model(
+    folder: str | Path,
+    *,
+    registry: PluginRegistry | None = None,  # None: the process-wide registry
+    device: str | torch.device = "cpu",
+) -> LoadedModel:
+    """Load a model folder into its backend's module, after every check. The module is in eval mode."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from genstudio.plugins import get_registry
+
+    folder = Path(folder)
+    card = read_card(folder)
+    registry = registry or get_registry()
+    try:
+        spec = registry.backend(card.backend)
+    except UserError as exc:
+        raise ModelFileError(
+            f"{folder} needs backend {card.backend!r} from plugin {card.plugin} {card.plugin_version}, "
+            f"which is not available ({exc})"
+        ) from None
+    config = _upgrade_config(registry, card)
+    try:
+        config = spec.schema.resolve(config)
+    except UserError as exc:
+        raise ModelFileError(f"{folder / CARD_FILE}: config does not fit backend {spec.id!r}: {exc}") from None
+    card.config = config
+
+    weights_path = folder / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ModelFileError(f"{folder} is incomplete: {WEIGHTS_FILE} is missing")
+    if sha256_file(weights_path) != card.weights_sha256:
+        raise ModelFileError(f"{weights_path} does not match the sha256 in {CARD_FILE} (changed or corrupt file)")
+    try:
+        tensors = load_file(weights_path, device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{weights_path} is not a valid safetensors file ({exc})") from None
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelFileError(f"{weights_path}: tensor {name!r} holds NaN or Inf values")
+
+    module = spec.load().build(config)
+    _check_tensors(weights_path, module.state_dict(), tensors)
+    module.load_state_dict(tensors, strict=True)
+    check_model_kind(spec, module)
+    module.to(device).eval()
+    return LoadedModel(folder, card, spec, module)
+
+
+def _upgrade_config(registry: PluginRegistry, card: ModelCard) -> dict[str, Any]:
+    upgraded = registry.manager.hook.upgrade_model_config(
+        backend=card.backend, plugin_version=card.plugin_version, config=copy.deepcopy(card.config)
+    )
+    return dict(upgraded) if upgraded is not None else dict(card.config)
+
+
+def _check_tensors(path: Path, expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor]) -> None:
+    def first(names: set[str]) -> str:
+        listed = sorted(names)
+        return ", ".join(listed[:3]) + (f" and {len(listed) - 3} more" if len(listed) > 3 else "")
+
+    missing = set(expected) - set(found)
+    unexpected = set(found) - set(expected)
+    if missing:
+        raise ModelFileError(f"{path} lacks tensors the backend needs: {first(missing)}")
+    if unexpected:
+        raise ModelFileError(f"{path} holds tensors the backend does not know: {first(unexpected)}")
+    for name, tensor in expected.items():
+        if tuple(found[name].shape) != tuple(tensor.shape):
+            raise ModelFileError(
+                f"{path}: tensor {name!r} has shape {tuple(found[name].shape)}, the backend expects {tuple(tensor.shape)}"
+            )
