@@ -28,7 +28,7 @@ def run_cli():
     import subprocess
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-        full_env = dict(os.environ, **(env or {}))
+        full_env = dict(os.environ, COLUMNS="200", **(env or {}))  # wide: tables unwrapped
         return subprocess.run(
             [sys.executable, "-m", "genstudio", *args], capture_output=True, text=True, env=full_env, timeout=timeout
         )

@@ -1,0 +1,61 @@
+"""The `genstudio` command line.
+
+One typer app; each command group lives in its own module. Start-up stays fast: no torch import here (commands
+import heavy modules inside their bodies). Errors a user can cause are `UserError`s: printed as one line on
+stderr with exit code 2 (the traceback only with --debug). Exit code 1 means partial failure (some inputs failed).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from genstudio._version import __version__
+from genstudio.cli import backends as backends_cli
+from genstudio.cli import data as data_cli
+from genstudio.cli import plugins as plugins_cli
+from genstudio.cli.output import console_err
+from genstudio.errors import UserError
+
+app = typer.Typer(
+    name="genstudio",
+    help="A local studio for deep generative image models: train, generate and stylize with plugin backends.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # main() decides how errors look
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(plugins_cli.app, name="plugins")
+app.add_typer(backends_cli.app, name="backends")
+app.add_typer(data_cli.app, name="data")
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"genstudio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+) -> None:
+    _state["debug"] = debug
+
+
+def main() -> None:
+    """Console-script entry point: runs the app and turns UserErrors into one line and exit code 2."""
+    try:
+        app()
+    except UserError as exc:
+        if _state["debug"] or "--debug" in sys.argv[1:]:
+            raise
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,79 @@
+"""`genstudio backends`: list backends, and show one backend's config fields (with --set to try values)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, print_json, resolve_config
+
+app = typer.Typer(help="List backends or show one backend's settings.", invoke_without_command=True)
+
+
+def _flags(spec) -> str:
+    caps = spec.capabilities
+    names = [name for name, on in (
+        ("trainable", caps.trainable), ("conditional", caps.conditional), ("onnx", caps.exportable),
+        ("style image", caps.needs_style_image)) if on]
+    names += [f"needs {ref.name}" for ref in caps.pretrained_weights]
+    return ", ".join(names)
+
+
+@app.callback()
+def list_backends(
+    ctx: typer.Context,
+    as_json: bool = JSON_OPTION,
+    kind: str | None = typer.Option(None, "--kind", help="Only this kind: generator, autoencoder, stylizer, translator."),
+) -> None:
+    """List the backends of every loaded plugin."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from genstudio.plugins import get_registry
+
+    specs = sorted(get_registry().backends.values(), key=lambda spec: (spec.kind.value, spec.id))
+    if kind:
+        specs = [spec for spec in specs if spec.kind.value == kind]
+    if as_json:
+        print_json({"backends": [spec.to_dict() for spec in specs]})
+        return
+    table = Table(title="genstudio backends", title_justify="left")
+    for column in ("id", "kind", "name", "plugin", "capabilities"):
+        table.add_column(column)
+    for spec in specs:
+        table.add_row(spec.id, spec.kind.value, spec.name, f"{spec.plugin} {spec.plugin_version}", _flags(spec))
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    backend: str = typer.Argument(..., help="Backend id, as in `genstudio backends`."),
+    assignments: list[str] = SET_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a backend's description and config fields; with --set, validate values and show the result."""
+    from genstudio.plugins import get_registry
+
+    spec = get_registry().backend(backend)
+    config = resolve_config(spec, assignments)
+    if as_json:
+        print_json({"backend": spec.to_dict(), "config": config})
+        return
+    console.print(f"[bold]{spec.name}[/] ({spec.id}, {spec.kind.value}) from plugin {spec.plugin} {spec.plugin_version}")
+    console.print(spec.description, highlight=False)
+    if _flags(spec):
+        console.print(f"capabilities: {_flags(spec)}")
+    table = Table(title_justify="left")
+    for column in ("setting", "value", "type", "range / choices", "help"):
+        table.add_column(column)
+    for item in spec.schema:
+        if item.choices:
+            allowed = " | ".join(item.choices)
+        elif item.min is not None or item.max is not None:
+            allowed = f"{'' if item.min is None else f'{item.min:g}'} .. {'' if item.max is None else f'{item.max:g}'}"
+        else:
+            allowed = ""
+        value = str(config[item.name])
+        if config[item.name] != item.default:
+            value = f"[bold]{value}[/] (default {item.default})"
+        table.add_row(item.name, value, item.type, allowed, item.help)
+    console.print(table)

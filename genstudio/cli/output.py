@@ -1,0 +1,34 @@
+"""Shared output helpers for CLI commands: consoles, JSON printing, and `--set` handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from genstudio.backends import BackendSpec
+
+console = Console()  # stdout: tables and summaries
+console_err = Console(stderr=True)  # stderr: progress bars, warnings and errors, so --json stdout stays clean
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
+SET_OPTION = typer.Option(
+    [],
+    "--set",
+    metavar="KEY=VALUE",
+    help="Set a backend config field (repeatable). `genstudio backends show ID` lists the fields.",
+)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def resolve_config(spec: BackendSpec, assignments: list[str], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The backend's defaults, overlaid by `base` (e.g. a saved model's config), then the --set assignments."""
+    values = dict(base or {})
+    values.update(spec.schema.parse_assignments(assignments))
+    return spec.schema.resolve(values)

@@ -1,0 +1,138 @@
+"""`genstudio plugins ...`: list, install, enable, disable, and show the plugin folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from genstudio import paths
+from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
+from genstudio.errors import UserError
+
+app = typer.Typer(help="List, install, enable and disable plugins.", no_args_is_help=True)
+
+_STATUS_STYLE = {"loaded": "green", "failed": "bold red", "disabled": "yellow"}
+
+
+@app.command("list")
+def list_plugins(
+    as_json: bool = JSON_OPTION,
+    show_traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback of failed plugins."),
+) -> None:
+    """List every plugin found: version, source, status, backends and errors."""
+    from genstudio.plugins import get_registry
+
+    registry = get_registry()
+    records = sorted(registry.plugins.values(), key=lambda rec: (rec.source != "builtin", rec.name))
+    if as_json:
+        print_json({"plugins": [rec.to_dict(with_traceback=show_traceback) for rec in records]})
+        return
+    table = Table(title="genstudio plugins", title_justify="left")
+    for column in ("plugin", "version", "source", "status", "backends"):
+        table.add_column(column)
+    for rec in records:
+        status = f"[{_STATUS_STYLE[rec.status]}]{rec.status}[/]"
+        table.add_row(rec.name, rec.version, rec.source, status, ", ".join(rec.backends))
+    console.print(table)
+    for rec in registry.failed():
+        console_err.print(f"[red]{rec.name}[/] failed: {rec.error}", highlight=False)
+        if show_traceback:
+            console_err.print(rec.traceback, highlight=False, markup=False)
+    if registry.failed() and not show_traceback:
+        console_err.print("(run with --traceback for details)")
+
+
+@app.command("install")
+def install(
+    requirement: str = typer.Argument(..., help="A wheel, a project folder, or a requirement such as 'name>=1.0'."),
+    target: Path | None = typer.Option(
+        None, "--target", help="Install only the plugin itself into this folder (its dependencies must already be "
+        "importable); genstudio finds it when the folder is on PYTHONPATH."
+    ),
+    upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade the plugin if it is already installed."),
+    no_build_isolation: bool = typer.Option(
+        False, "--no-build-isolation", help="Build a source plugin with this environment's build tools (offline)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Install a plugin with pip into genstudio's own Python, then report what it added."""
+    from genstudio.plugins import get_registry
+
+    before = get_registry()
+    known_plugins = {name for name, rec in before.plugins.items() if rec.status != "failed"}
+    known_backends = set(before.backends)
+
+    spec = requirement
+    if Path(requirement).exists():  # a local wheel or folder: hand pip an absolute path
+        spec = str(Path(requirement).resolve())
+    command = [sys.executable, "-m", "pip", "install", spec]
+    if target is not None:
+        # --target ignores what the environment has, so dependencies (genstudio itself!) would be fetched again
+        command += ["--target", str(target.resolve()), "--no-deps"]
+    if upgrade:
+        command.append("--upgrade")
+    if no_build_isolation:
+        command.append("--no-build-isolation")
+    console_err.print(f"running: {' '.join(command)}", highlight=False)
+    result = subprocess.run(command, stdout=sys.stderr if as_json else None, check=False)
+    if result.returncode != 0:
+        raise UserError(f"pip could not install {requirement!r} (exit code {result.returncode}); see pip's output above")
+
+    if target is not None and str(target.resolve()) not in sys.path:
+        sys.path.insert(0, str(target.resolve()))
+    after = get_registry(refresh=True)
+    added = [rec for name, rec in after.plugins.items() if name not in known_plugins]
+    new_backends = sorted(set(after.backends) - known_backends)
+    if as_json:
+        print_json({"added_plugins": [rec.to_dict() for rec in added], "added_backends": new_backends})
+    for rec in added:
+        if rec.status == "failed":
+            console_err.print(f"[red]plugin {rec.name} was installed but failed to load:[/] {rec.error}")
+        elif not as_json:
+            console.print(f"added plugin [bold]{rec.name}[/] {rec.version}: backends {', '.join(rec.backends) or 'none'}")
+    if not added:
+        console_err.print(
+            "[yellow]pip succeeded, but no new genstudio plugin was found[/] (does the package declare an entry "
+            "point in the 'genstudio' group, or was it installed already?)"
+        )
+        raise typer.Exit(1)
+    if any(rec.status == "failed" for rec in added):
+        raise typer.Exit(1)
+
+
+def _set_enabled(name: str, enabled: bool) -> None:
+    from genstudio.plugins import get_registry
+    from genstudio.settings import DISABLE_ENV, Settings
+
+    settings = Settings.load()
+    registry = get_registry()
+    if name not in registry.plugins:
+        console_err.print(f"[yellow]note:[/] no plugin named {name!r} is installed now; the setting is kept anyway")
+    settings.set_plugin_enabled(name, enabled)
+    if enabled and name in settings.disabled_plugins():
+        console_err.print(f"[yellow]note:[/] {name!r} stays disabled while ${DISABLE_ENV} names it")
+    console.print(f"plugin {name} {'enabled' if enabled else 'disabled'} (saved in {settings.path})", highlight=False)
+
+
+@app.command("enable")
+def enable(name: str = typer.Argument(..., help="Plugin name, as in `genstudio plugins list`.")) -> None:
+    """Enable a plugin that was disabled."""
+    _set_enabled(name, True)
+
+
+@app.command("disable")
+def disable(name: str = typer.Argument(..., help="Plugin name, as in `genstudio plugins list`.")) -> None:
+    """Disable a plugin: it is no longer imported (also: $GENSTUDIO_DISABLE_PLUGINS=a,b)."""
+    _set_enabled(name, False)
+
+
+@app.command("folder")
+def folder() -> None:
+    """Print the user plugin folder (created if missing): drop name.py or name/ plugins there."""
+    path = paths.plugin_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    typer.echo(str(path))
