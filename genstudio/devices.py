@@ -38,7 +38,9 @@ def resolve_device(name: str = "auto") -> torch.device:
             )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise UserError(f"device {name!r} requested but only {count} CUDA device(s) exist (cuda:0..cuda:{count - 1})")
+            raise UserError(
+                f"device {name!r} requested but only {count} CUDA device(s) exist (cuda:0..cuda:{count - 1})"
+            )
         return device
     if device.type == "mps":
         if not _mps_available():

@@ -235,5 +235,6 @@ def _check_tensors(path: Path, expected: Mapping[str, torch.Tensor], found: Mapp
     for name, tensor in expected.items():
         if tuple(found[name].shape) != tuple(tensor.shape):
             raise ModelFileError(
-                f"{path}: tensor {name!r} has shape {tuple(found[name].shape)}, the backend expects {tuple(tensor.shape)}"
+                f"{path}: tensor {name!r} has shape {tuple(found[name].shape)}, "
+                f"the backend expects {tuple(tensor.shape)}"
             )

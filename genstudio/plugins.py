@@ -169,7 +169,7 @@ def discover(
     folder = plugin_dir if plugin_dir is not None else paths.plugin_dir()
     for name, path in _folder_plugins(folder):
         record = PluginRecord(name, "?", "plugin folder", str(path))
-        _add_unless_disabled(registry, record, disabled, lambda name=name, path=path: _import_path(name, path, record))
+        _add_unless_disabled(registry, record, disabled, lambda name=name, path=path: _import_path(name, path))
 
     registry.collect_backends()
     return registry
@@ -218,7 +218,7 @@ def _folder_plugins(folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _import_path(name: str, path: Path, record: PluginRecord) -> object:
+def _import_path(name: str, path: Path) -> object:
     """Import a plugin-folder module under a private namespace so it cannot shadow installed packages."""
     if not name.isidentifier():
         raise ImportError(f"{path.name!r} is not a valid Python module name")

@@ -68,7 +68,8 @@ def test_read_card_needs_no_torch(saved):
     import sys
 
     folder, _ = saved
-    code = f"import sys; from genstudio.models import read_card; read_card({str(folder)!r}); assert 'torch' not in sys.modules"
+    code = (f"import sys; from genstudio.models import read_card; read_card({str(folder)!r}); "
+            "assert 'torch' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

@@ -257,7 +257,8 @@ def test_listing_imports_no_torch():
         "from genstudio.plugins import discover\n"
         "registry = discover()\n"
         "assert registry.backends, 'no backends found'\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'onnxruntime', 'PySide6'))\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('torch', 'torchvision', 'onnxruntime', 'PySide6'))\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -23,7 +23,9 @@ def _flags(spec) -> str:
 def list_backends(
     ctx: typer.Context,
     as_json: bool = JSON_OPTION,
-    kind: str | None = typer.Option(None, "--kind", help="Only this kind: generator, autoencoder, stylizer, translator."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only this kind: generator, autoencoder, stylizer, translator."
+    ),
 ) -> None:
     """List the backends of every loaded plugin."""
     if ctx.invoked_subcommand is not None:
@@ -58,7 +60,8 @@ def show(
     if as_json:
         print_json({"backend": spec.to_dict(), "config": config})
         return
-    console.print(f"[bold]{spec.name}[/] ({spec.id}, {spec.kind.value}) from plugin {spec.plugin} {spec.plugin_version}")
+    origin = f"from plugin {spec.plugin} {spec.plugin_version}"
+    console.print(f"[bold]{spec.name}[/] ({spec.id}, {spec.kind.value}) {origin}")
     console.print(spec.description, highlight=False)
     if _flags(spec):
         console.print(f"capabilities: {_flags(spec)}")

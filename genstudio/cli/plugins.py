@@ -80,7 +80,9 @@ def install(
     console_err.print(f"running: {' '.join(command)}", highlight=False)
     result = subprocess.run(command, stdout=sys.stderr if as_json else None, check=False)
     if result.returncode != 0:
-        raise UserError(f"pip could not install {requirement!r} (exit code {result.returncode}); see pip's output above")
+        raise UserError(
+            f"pip could not install {requirement!r} (exit code {result.returncode}); see pip's output above"
+        )
 
     if target is not None and str(target.resolve()) not in sys.path:
         sys.path.insert(0, str(target.resolve()))
@@ -93,7 +95,8 @@ def install(
         if rec.status == "failed":
             console_err.print(f"[red]plugin {rec.name} was installed but failed to load:[/] {rec.error}")
         elif not as_json:
-            console.print(f"added plugin [bold]{rec.name}[/] {rec.version}: backends {', '.join(rec.backends) or 'none'}")
+            backends = ", ".join(rec.backends) or "none"
+            console.print(f"added plugin [bold]{rec.name}[/] {rec.version}: backends {backends}")
     if not added:
         console_err.print(
             "[yellow]pip succeeded, but no new genstudio plugin was found[/] (does the package declare an entry "
