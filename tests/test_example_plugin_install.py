@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,14 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "genstudio-plugin-e
 pytestmark = pytest.mark.skipif(not EXAMPLE.is_dir(), reason="example plugin missing")
 
 
+@pytest.fixture
+def example(tmp_path) -> Path:
+    """A copy of the example project: building it in place would leave build/ and egg-info in the repo."""
+    copy = tmp_path / "example-src"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    return copy
+
+
 def backends_seen_with(site: Path, run_cli) -> dict:
     env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     result = run_cli("backends", "--json", env=env)
@@ -27,10 +36,10 @@ def backends_seen_with(site: Path, run_cli) -> dict:
     return {item["id"]: item for item in json.loads(result.stdout)["backends"]}
 
 
-def test_install_from_folder_adds_its_backend(run_cli, tmp_path):
+def test_install_from_folder_adds_its_backend(run_cli, tmp_path, example):
     site = tmp_path / "site"
     assert "plasma" not in backends_seen_with(site, run_cli)
-    result = run_cli("plugins", "install", str(EXAMPLE), "--target", str(site), "--no-build-isolation", "--json",
+    result = run_cli("plugins", "install", str(example), "--target", str(site), "--no-build-isolation", "--json",
                      timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -43,10 +52,10 @@ def test_install_from_folder_adds_its_backend(run_cli, tmp_path):
     assert example["source"] == "entry point" and example["status"] == "loaded"
 
 
-def test_install_from_wheel(run_cli, tmp_path):
+def test_install_from_wheel(run_cli, tmp_path, example):
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(EXAMPLE)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(example)],
         capture_output=True, text=True, timeout=300,
     )
     assert build.returncode == 0, build.stderr
