@@ -41,6 +41,14 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out.json"]  # no temp file left behind
 
 
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    target = tmp_path / "shared.json"
+    atomic_write_json(target, {})
+    reference = tmp_path / "plain.json"
+    reference.write_text("{}")
+    assert target.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+
+
 def test_sha256_file(tmp_path):
     path = tmp_path / "x.bin"
     path.write_bytes(b"abc")
