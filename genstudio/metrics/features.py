@@ -1,0 +1,147 @@
+"""Feature extractors: images (N x C x H x W float in [0, 1], C in {1, 3}, any size) -> N x D float features.
+
+`load_features("inception")` gives the standard FID network (see `inception.py`); `load_features(PATH)` loads a
+user network from an ONNX or TorchScript file (see `external.py`). `compute_features` runs an extractor over a
+tensor or an iterable of images in fixed-size batches. Every extractor works image by image, so features (and
+the metrics on them) do not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from genstudio.errors import UserError
+from genstudio.events import AbortCheck, EventSink, Progress
+
+if TYPE_CHECKING:
+    import torch
+
+INCEPTION = "inception"  # the spec naming the built-in FID network
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """What the metrics need from a feature network."""
+
+    name: str  # shown in reports: "inception-v3-pool3", "onnx:my_net.onnx"
+    dim: int | None  # feature width; None until the first call for networks that do not declare it
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor: ...  # N x C x H x W in [0, 1] -> N x D float
+
+
+def load_features(
+    spec: str | Path,
+    weights: str | Path | None = None,  # "inception" only: the weights file, instead of settings / hub cache
+    input_size: int | None = None,  # TorchScript, or ONNX with a dynamic size: resize to this square size first
+) -> FeatureExtractor:
+    """"inception" for InceptionV3 pool3 (FID/KID standard) or a path to a `.onnx`, `.pt` or `.ts` network."""
+    if str(spec) == INCEPTION:
+        from genstudio.metrics.inception import InceptionFeatures
+
+        return InceptionFeatures(weights)
+    from genstudio.metrics.external import load_external
+
+    return load_external(Path(spec).expanduser(), input_size=input_size)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Image preparation shared by the extractors
+# --------------------------------------------------------------------------------------------------------------
+
+
+def check_images(images: Any) -> torch.Tensor:
+    """A float N x C x H x W tensor with C in {1, 3}; UserError otherwise."""
+    import torch
+
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] not in (1, 3):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise UserError(f"images must be an N x C x H x W tensor with 1 or 3 channels, got {shape}")
+    if not images.is_floating_point():
+        raise UserError(f"images must be floats in [0, 1], got {images.dtype} (divide uint8 images by 255)")
+    return images.detach().to("cpu", torch.float32)
+
+
+def match_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor:
+    """Grayscale -> 3 channels by repetition; RGB -> 1 channel by ITU-R BT.601 luma (PIL's "L" conversion)."""
+    import torch
+
+    if channels is None or images.shape[1] == channels:
+        return images
+    if channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    if channels == 1:
+        luma = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype).view(1, 3, 1, 1)
+        return (images * luma).sum(dim=1, keepdim=True)
+    raise UserError(f"feature network expects {channels} input channels; only 1 or 3 are supported")
+
+
+def resize_float(images: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
+    """Bicubic resize with antialiasing (torch's antialias=True follows PIL's filter widths), clamped to [0, 1]."""
+    import torch.nn.functional as F
+
+    if size is None or tuple(images.shape[-2:]) == tuple(size):
+        return images
+    return F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Running an extractor over many images
+# --------------------------------------------------------------------------------------------------------------
+
+
+def iter_batches(images: Any, batch_size: int) -> Iterator[torch.Tensor]:
+    """Regroup a tensor or an iterable of images/batches into batches of `batch_size` (the last may be smaller).
+
+    Consecutive images of one size are grouped; a change of size closes the batch early.
+    """
+    import torch
+
+    if batch_size < 1:
+        raise UserError(f"batch size must be at least 1, got {batch_size}")
+    if isinstance(images, torch.Tensor):
+        images = [check_images(images)]
+    pending: list[torch.Tensor] = []
+    count = 0
+    for item in images:
+        item = check_images(item[None] if isinstance(item, torch.Tensor) and item.ndim == 3 else item)
+        if pending and item.shape[1:] != pending[0].shape[1:]:
+            yield torch.cat(pending)
+            pending, count = [], 0
+        while item.shape[0]:
+            take = batch_size - count
+            pending.append(item[:take])
+            count += pending[-1].shape[0]
+            item = item[take:]
+            if count == batch_size:
+                yield torch.cat(pending)
+                pending, count = [], 0
+    if pending:
+        yield torch.cat(pending)
+
+
+def compute_features(
+    images: Any,  # N x C x H x W tensor, or an iterable of C x H x W / N x C x H x W tensors
+    extractor: FeatureExtractor,
+    batch_size: int = 64,  # images per forward pass; results do not depend on it
+    sink: EventSink | None = None,  # progress events, counted in images
+    abort: AbortCheck | None = None,  # checked between batches; raises Cancelled
+    task: str = "Computing features",  # the progress task's label
+) -> torch.Tensor:
+    """Run `extractor` over all images under torch.no_grad; returns N x D float32 features."""
+    import torch
+
+    total = images.shape[0] if isinstance(images, torch.Tensor) else None
+    progress = Progress(sink, f"{task} ({extractor.name})", total=total, abort=abort)
+    chunks: list[torch.Tensor] = []
+    with torch.no_grad():
+        for batch in iter_batches(images, batch_size):
+            progress.check_abort()
+            out = torch.as_tensor(extractor(batch)).detach().to("cpu", torch.float32)
+            chunks.append(out.reshape(out.shape[0], -1))
+            progress.update(advance=batch.shape[0])
+    if not chunks:
+        raise UserError("no images to compute features from")
+    progress.finish(f"{int(progress.done)} images")
+    return torch.cat(chunks)
