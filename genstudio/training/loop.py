@@ -133,7 +133,7 @@ def _train_steps(run: Run, reporter: Progress, metrics: MetricsLog | None, meter
         run.ctx.step = run.step
         losses = run.task.train_step((images, labels.to(run.device, non_blocking=True)), run.ctx)
         if run.ema is not None and source is not None:
-            update_ema(run.ema, source, run.options.ema_decay)
+            update_ema(run.ema, source, run.options.ema_decay, step=run.step)
         run.step += 1
         run.epoch, run.index = run.order.advance(run.epoch, run.index)
         meter.add(losses, len(images) * run.world.world_size)

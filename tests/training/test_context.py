@@ -66,3 +66,17 @@ def test_cuda_mixed_precision_run(tmp_path, amp):
     summary = fit(toy_spec(), {}, ToyDataset(), tmp_path / "run", steps=3, device="cuda", amp=amp, batch_size=8,
                   sample_count=4, grad_clip=1.0)
     assert summary.steps == 3 and all(value == value for value in summary.final_losses.values())
+
+
+def test_ema_warm_up_follows_the_live_weights_early_on():
+    from genstudio.training.ema import warmed_decay
+
+    assert warmed_decay(0.999, 0) == pytest.approx(0.1)
+    assert warmed_decay(0.999, 200) == pytest.approx(201 / 210)
+    assert warmed_decay(0.999, 100_000) == 0.999
+    live = torch.nn.Linear(2, 2)
+    ema = make_ema(live)
+    with torch.no_grad():
+        live.weight.add_(1.0)
+    update_ema(ema, live, decay=0.999, step=0)
+    assert torch.allclose(ema.weight, live.weight - 0.1)  # 90% of the way there on the first step
