@@ -16,6 +16,7 @@ from genstudio.cli import backends as backends_cli
 from genstudio.cli import data as data_cli
 from genstudio.cli import plugins as plugins_cli
 from genstudio.cli.output import console_err
+from genstudio.cli.train import train
 from genstudio.errors import UserError
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(plugins_cli.app, name="plugins")
 app.add_typer(backends_cli.app, name="backends")
 app.add_typer(data_cli.app, name="data")
+app.command("train")(train)
 
 _state = {"debug": False}
 

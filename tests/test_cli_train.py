@@ -1,0 +1,44 @@
+"""`genstudio train` end to end on a few generated images: the files it writes, --json, and --resume."""
+
+from __future__ import annotations
+
+import json
+
+from PIL import Image
+
+
+def make_folder(root, count=12):
+    for label in ("dark", "light"):
+        (root / label).mkdir(parents=True)
+        for index in range(count // 2):
+            shade = 40 + index * 5 if label == "dark" else 200 - index * 5
+            Image.new("L", (16, 16), shade).save(root / label / f"{index}.png")
+    return root
+
+
+def test_train_writes_a_loadable_model_and_resumes(run_cli, tmp_path):
+    data = make_folder(tmp_path / "data")
+    out = tmp_path / "model"
+    args = ["train", "dcgan", "--data", str(data), "--out", str(out), "--resolution", "32", "--batch-size", "4",
+            "--set", "channels=1", "--set", "ngf=4", "--set", "ndf=4", "--json"]
+    first = run_cli(*args, "--steps", "2", timeout=300)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert summary["steps"] == 2 and not summary["cancelled"]
+    assert {"model.json", "weights.safetensors", "samples.png", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+    card = json.loads((out / "model.json").read_text())
+    assert card["backend"] == "dcgan" and card["config"]["channels"] == 1
+
+    again = run_cli(*args, "--steps", "3", timeout=300)
+    assert again.returncode == 2 and "--resume" in again.stderr  # never overwrites a run silently
+    resumed = run_cli(*args, "--steps", "3", "--resume", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumed_from"] == 2
+
+
+def test_train_rejects_untrainable_backend_and_both_lengths(run_cli, tmp_path):
+    data = make_folder(tmp_path / "data")
+    untrainable = run_cli("train", "shapes", "--data", str(data), "--out", str(tmp_path / "m"), "--steps", "1")
+    assert untrainable.returncode == 2 and "not trainable" in untrainable.stderr
+    both = run_cli("train", "dcgan", "--data", str(data), "--out", str(tmp_path / "m"), "--steps", "1", "--epochs", "1")
+    assert both.returncode == 2 and "not both" in both.stderr
