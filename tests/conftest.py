@@ -23,6 +23,17 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def single_torch_thread():
+    """Tiny networks run as fast on one torch thread, and much faster when tests share two cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def run_cli():
     """Run `python -m genstudio ARGS` in a subprocess (the real entry point, real exit codes)."""
     import subprocess

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from genstudio.errors import ModelFileError
+from genstudio.fileio import fsync_dir, write_synced
 from genstudio.training.state import flatten_state, unflatten_state
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -62,13 +63,13 @@ def write_checkpoint(out_dir: str | Path, step: int, state: dict[str, Any]) -> P
     temp = root / f".tmp-{checkpoint_name(step)}-{os.getpid()}"
     shutil.rmtree(temp, ignore_errors=True)
     temp.mkdir()
-    _write_synced(temp / TENSORS_FILE, blob)
+    write_synced(temp / TENSORS_FILE, blob)
     head = {"format": FORMAT, "version": FORMAT_VERSION, "step": step,
             "tensors_sha256": hashlib.sha256(blob).hexdigest(), "state": skeleton}
-    _write_synced(temp / STATE_FILE, (json.dumps(head, indent=1) + "\n").encode("utf-8"))
+    write_synced(temp / STATE_FILE, (json.dumps(head, indent=1) + "\n").encode("utf-8"))
     shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of the same name
     os.replace(temp, final)
-    _fsync_dir(root)
+    fsync_dir(root)
     return final
 
 
@@ -117,23 +118,3 @@ def discard_after(out_dir: str | Path, step: int) -> list[Path]:
     for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)
     return removed
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

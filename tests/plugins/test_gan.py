@@ -5,28 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))  # when the package is not installed
+import genstudio_gan
+import pytest
+import torch
+from torch import nn
 
-import genstudio_gan  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from genstudio.backends import BackendKind, GeneratorModel, check_model_kind  # noqa: E402
-from genstudio.errors import UserError  # noqa: E402
-from genstudio.plugins import discover  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and much faster when other tests share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+from genstudio.backends import BackendKind, GeneratorModel, check_model_kind
+from genstudio.errors import UserError
+from genstudio.plugins import discover
 
 TINY = {"ngf": 8, "ndf": 8, "latent_dim": 16}
 

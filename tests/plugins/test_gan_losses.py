@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))  # when the package is not installed
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from genstudio_gan import diffaugment  # noqa: E402
-from genstudio_gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and much faster when other tests share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+import pytest
+import torch
+from genstudio_gan import diffaugment
+from genstudio_gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 
 REAL = torch.tensor([2.0, 0.5, -1.0])
 FAKE = torch.tensor([-3.0, 0.0, 1.5])

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))  # when the package is not installed
+import genstudio_gan
+import pytest
+import torch
+from genstudio_gan.backend import CGAN, DCGAN, GAN
 
-import genstudio_gan  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from genstudio_gan.backend import CGAN, DCGAN, GAN  # noqa: E402
-
-from genstudio.errors import UserError  # noqa: E402
-from genstudio.training.task import DataInfo, StepContext, TrainingTask  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and much faster when other tests share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+from genstudio.errors import UserError
+from genstudio.training.task import DataInfo, StepContext, TrainingTask
 
 CPU = torch.device("cpu")
 IMPLS = {"gan": (GAN, genstudio_gan.GAN_SCHEMA), "dcgan": (DCGAN, genstudio_gan.DCGAN_SCHEMA),

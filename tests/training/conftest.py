@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
@@ -12,8 +11,5 @@ def toy_on_path(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: threads only add contention on a shared 2-core machine
-    yield
-    torch.set_num_threads(before)
+def one_thread(single_torch_thread):
+    """Every training test runs on one torch thread (see the root conftest)."""
