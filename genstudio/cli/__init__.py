@@ -14,7 +14,9 @@ import typer
 from genstudio._version import __version__
 from genstudio.cli import backends as backends_cli
 from genstudio.cli import data as data_cli
+from genstudio.cli import jobs as jobs_cli
 from genstudio.cli import plugins as plugins_cli
+from genstudio.cli import vae as vae_cli
 from genstudio.cli.output import console_err
 from genstudio.cli.train import train
 from genstudio.errors import UserError
@@ -30,7 +32,10 @@ app = typer.Typer(
 app.add_typer(plugins_cli.app, name="plugins")
 app.add_typer(backends_cli.app, name="backends")
 app.add_typer(data_cli.app, name="data")
+app.add_typer(jobs_cli.app, name="jobs")
 app.command("train")(train)
+app.command("reconstruct")(vae_cli.reconstruct)
+app.command("interpolate")(vae_cli.interpolate)
 
 _state = {"debug": False}
 

@@ -1,0 +1,158 @@
+"""Deterministic sampling from generator models, and the latent API the app builds on.
+
+Image `index` of seed `seed` is drawn from its own random stream (seeded from the pair through numpy's
+SeedSequence), on the CPU, whatever the batch it is computed in or the device it runs on. So asking for 16 images
+or for 1000 gives the same first 16, and batch size never changes an image.
+
+Works for any model following the generator contract (`latent_dim`, `num_classes`, `generate(z, labels)`),
+which VAEs follow too: their prior is the standard normal, like a GAN's noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from genstudio.errors import UserError
+
+
+def latent_seed(seed: int, index: int) -> int:
+    """A 64-bit seed for image `index` of `seed`, well mixed so nearby pairs give unrelated streams."""
+    if seed < 0 or index < 0:
+        raise UserError(f"seeds and indices must be >= 0, got seed {seed}, index {index}")
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0])
+
+
+def latent(seed: int, index: int, latent_dim: int) -> torch.Tensor:
+    """The standard-normal latent of image `index` of `seed` (a float32 CPU vector)."""
+    generator = torch.Generator().manual_seed(latent_seed(seed, index))
+    return torch.randn(latent_dim, generator=generator)
+
+
+def latents(seed: int, indices: Sequence[int], latent_dim: int) -> torch.Tensor:
+    """len(indices) x latent_dim: `latent(seed, i)` for each i."""
+    if not indices:
+        return torch.empty(0, latent_dim)
+    return torch.stack([latent(seed, index, latent_dim) for index in indices])
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation from `a` (t=0) to `b` (t=1) along the last dimension (Shoemake 1985; White 2016
+    for GAN latents): stays at the norm typical of Gaussian latents where a straight line would dip toward 0."""
+    t = torch.as_tensor(t, dtype=a.dtype)
+    a_unit = a / a.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    b_unit = b / b.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    cos = (a_unit * b_unit).sum(-1, keepdim=True).clamp(-1.0, 1.0)
+    omega = torch.acos(cos)
+    sin = torch.sin(omega)
+    nearly_parallel = sin.abs() < 1e-6
+    safe_sin = torch.where(nearly_parallel, torch.ones_like(sin), sin)
+    spherical = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / safe_sin
+    linear = (1 - t) * a + t * b
+    return torch.where(nearly_parallel, linear, spherical)
+
+
+def interpolate_seeds(seed_a: int, seed_b: int, steps: int, latent_dim: int, *, index: int = 0) -> torch.Tensor:
+    """`steps` latents from image `index` of `seed_a` to image `index` of `seed_b`, ends included (slerp)."""
+    if steps < 2:
+        raise UserError(f"interpolation needs at least 2 steps, got {steps}")
+    a, b = latent(seed_a, index, latent_dim), latent(seed_b, index, latent_dim)
+    return torch.stack([slerp(a, b, i / (steps - 1)) for i in range(steps)])
+
+
+def supports_truncation(module: Any) -> bool:
+    """Generators with a standard-normal prior (every built-in one) or their own `truncate(z, psi)`."""
+    return callable(getattr(module, "truncate", None)) or getattr(module, "prior", "normal") == "normal"
+
+
+def truncate(module: Any, z: torch.Tensor, psi: float) -> torch.Tensor:
+    """Move latents toward the mean latent by `psi` (1: unchanged, 0: the mean) (Karras et al. 2019, sec. 4).
+    A backend with a learned mapping provides `truncate(z, psi)`; for a standard-normal prior the mean is 0."""
+    if not 0.0 <= psi <= 1.0:
+        raise UserError(f"truncation must be between 0 and 1, got {psi}")
+    own = getattr(module, "truncate", None)
+    if callable(own):
+        return own(z, psi)
+    if not supports_truncation(module):
+        raise UserError(f"{type(module).__name__} does not support truncation")
+    return z * psi
+
+
+def resolve_label(label: str | int | None, num_classes: int, class_names: Sequence[str] = ()) -> int | None:
+    """A class label given by name or number -> its index; None for "cycle through the classes"."""
+    if label is None or label == "":
+        return None
+    if num_classes == 0:
+        raise UserError("this model is not conditional: it takes no --label")
+    text = str(label)
+    if text in class_names:
+        return list(class_names).index(text)
+    if text.lstrip("-").isdigit():
+        value = int(text)
+        if 0 <= value < num_classes:
+            return value
+        raise UserError(f"label {value} is out of range: the model has classes 0..{num_classes - 1}")
+    known = ", ".join(class_names) if class_names else f"0..{num_classes - 1}"
+    raise UserError(f"unknown label {text!r}; the model's classes are {known}")
+
+
+def label_for(index: int, label: int | None, num_classes: int) -> int | None:
+    """The class of image `index`: the requested one, or cycling 0, 1, 2, ... for a conditional model."""
+    if num_classes == 0:
+        return None
+    return label if label is not None else index % num_classes
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated image and what it was made from."""
+
+    index: int
+    label: int | None
+    image: torch.Tensor  # C x H x W in [0, 1], on the CPU
+
+
+@torch.no_grad()
+def generate(
+    module: torch.nn.Module,
+    seed: int,
+    indices: Sequence[int],
+    *,
+    label: int | None = None,  # None: cycle through the classes (conditional models)
+    truncation: float = 1.0,
+    batch_size: int = 64,
+    device: torch.device | str | None = None,  # default: where the module's parameters are
+) -> Iterator[Sample]:
+    """Images `indices` of `seed`, computed `batch_size` at a time, yielded in order."""
+    if batch_size < 1:
+        raise UserError(f"batch size must be >= 1, got {batch_size}")
+    if device is None:
+        first = next(module.parameters(), None)
+        device = first.device if first is not None else torch.device("cpu")
+    module.eval()
+    num_classes = int(getattr(module, "num_classes", 0))
+    for start in range(0, len(indices), batch_size):
+        chunk = list(indices[start:start + batch_size])
+        z = latents(seed, chunk, module.latent_dim)
+        if truncation != 1.0:
+            z = truncate(module, z, truncation)
+        labels_list = [label_for(i, label, num_classes) for i in chunk]
+        labels = torch.tensor(labels_list, dtype=torch.long, device=device) if num_classes else None
+        images = module.generate(z.to(device), labels).float().clamp(0, 1).cpu()
+        for offset, index in enumerate(chunk):
+            yield Sample(index, labels_list[offset], images[offset])
+
+
+def grid(images: Sequence[torch.Tensor], columns: int | None = None, padding: int = 2) -> torch.Tensor:
+    """Images (C x H x W, same size) tiled into one C x H' x W' image, about square."""
+    from torchvision.utils import make_grid
+
+    if not images:
+        raise ValueError("no images to tile")
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    return make_grid(torch.stack(list(images)), nrow=columns, padding=padding, pad_value=1.0)
