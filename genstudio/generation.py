@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from genstudio.errors import UserError
+from genstudio.generate_folder import GenerateSummary, generate_to_folder  # noqa: F401  (re-exported)
 
 
 def latent_seed(seed: int, index: int) -> int:

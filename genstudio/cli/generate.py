@@ -1,0 +1,44 @@
+"""`genstudio generate MODEL --count N --out DIR ...`: sample a trained generator into a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.cli.progress import ProgressBar
+
+
+def generate(
+    model: Path = typer.Argument(..., help="A trained model folder (model.json + weights.safetensors)."),
+    count: int = typer.Option(16, "--count", "-n", min=1, help="How many images."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the PNGs into (created)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Image i of seed s is always the same image."),
+    label: str | None = typer.Option(None, "--label", help="Class name or number (conditional models); "
+                                     "default: cycle through the classes."),
+    truncation: float = typer.Option(1.0, "--truncation", min=0.0, max=1.0,
+                                     help="Pull latents toward the mean: 1 = off, lower = safer, less varied."),
+    grid: bool = typer.Option(False, "--grid", help="Also write one grid image of them all."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass "
+                                   "(does not change the images)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    start: int = typer.Option(0, "--start", min=0, help="Index of the first image (continue a series)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Rewrite files that are already up to date."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Generate images; each PNG records how it was made (seed, index, model hash, device)."""
+    from genstudio.generate_folder import generate_to_folder
+
+    with ProgressBar(enabled=not as_json) as bar:
+        summary = generate_to_folder(model, out, count=count, seed=seed, label=label, truncation=truncation,
+                                     grid=grid, batch_size=batch_size, device=device, first_index=start,
+                                     overwrite=overwrite, progress=bar)
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    speed = f" ({summary.images_per_second:.0f} img/s)" if summary.written else ""
+    console.print(f"{summary.count} images in {summary.out}: {summary.written} written, {summary.unchanged} already "
+                  f"up to date, {summary.seconds:.1f}s{speed} on {summary.device}", highlight=False)
+    if summary.grid:
+        console.print(f"grid: {summary.grid}", highlight=False)
