@@ -17,6 +17,7 @@ from genstudio.cli import data as data_cli
 from genstudio.cli import jobs as jobs_cli
 from genstudio.cli import plugins as plugins_cli
 from genstudio.cli import vae as vae_cli
+from genstudio.cli.evaluate import evaluate
 from genstudio.cli.generate import generate
 from genstudio.cli.output import console_err
 from genstudio.cli.train import train
@@ -36,6 +37,7 @@ app.add_typer(data_cli.app, name="data")
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("train")(train)
 app.command("generate")(generate)
+app.command("eval")(evaluate)
 app.command("reconstruct")(vae_cli.reconstruct)
 app.command("interpolate")(vae_cli.interpolate)
 
