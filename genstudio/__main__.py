@@ -1,3 +1,4 @@
 from genstudio.cli import main
 
-main()
+if __name__ == "__main__":  # spawned job processes import this module without running the CLI
+    main()
