@@ -26,7 +26,6 @@ from genstudio.errors import UserError
 app = typer.Typer(
     name="genstudio",
     help="A local studio for deep generative image models: train, generate and stylize with plugin backends.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # main() decides how errors look
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -40,6 +39,16 @@ app.command("generate")(generate)
 app.command("eval")(evaluate)
 app.command("reconstruct")(vae_cli.reconstruct)
 app.command("interpolate")(vae_cli.interpolate)
+
+
+
+@app.command("gui")
+def gui() -> None:
+    """Open the desktop app (also what `genstudio` with no arguments does)."""
+    from genstudio.gui import run_app
+
+    raise typer.Exit(run_app())
+
 
 _state = {"debug": False}
 
@@ -61,6 +70,8 @@ def _root(
 def main() -> None:
     """Console-script entry point: runs the app and turns UserErrors into one line and exit code 2."""
     try:
+        if len(sys.argv) == 1:  # no arguments: the desktop app, as a launcher icon would start it
+            sys.argv.append("gui")
         app()
     except UserError as exc:
         if _state["debug"] or "--debug" in sys.argv[1:]:
