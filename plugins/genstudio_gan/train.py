@@ -6,7 +6,8 @@ with DiffAugment, fresh augmentations): splitting the batch would shrink the bat
 std see, and the runtime's data order stays one batch per step. The R1 penalty, when on, is computed at every D
 update (no lazy regularisation). For the conditional backend, fakes are drawn with the real batch's labels, so
 G and D see the dataset's class balance. D's parameters are frozen (requires_grad False) during G's update, so
-G's loss leaves no gradients in D whenever the runtime clears them.
+G's loss leaves no gradients in D whenever the runtime clears them. G's update reuses the fakes of the last D
+update (drawn with G's graph kept), so a step runs G forward once, not twice.
 
 Precision: losses and penalties are computed in float32 on the (possibly autocast) logits; the penalties' input
 gradients come from `torch.autograd.grad` without the runtime's fp16 loss scale, so they may underflow under fp16
@@ -73,12 +74,14 @@ class GANTask:
         """D as a function of images only (labels fixed), for the gradient penalties."""
         return lambda images: self.D(images, labels)
 
-    def _discriminator_step(self, real: torch.Tensor, labels, ctx) -> dict[str, torch.Tensor]:
+    def _discriminator_step(self, real: torch.Tensor, labels, ctx, keep_fake: bool) -> tuple[dict, torch.Tensor | None]:
+        """One D update. With `keep_fake` the fakes keep G's graph and are returned for G's update (one G forward
+        per step instead of two, as in pytorch/examples' DCGAN); D itself always sees them detached."""
         with ctx.autocast():
-            with torch.no_grad():
+            with torch.set_grad_enabled(keep_fake):
                 fake = self._fake(real.shape[0], labels, real.device)
             real_seen = diff_augment(real, self.augment)
-            fake_seen = diff_augment(fake, self.augment)
+            fake_seen = diff_augment(fake.detach(), self.augment)
             real_logits = self.D(real_seen, labels)
             fake_logits = self.D(fake_seen, labels)
             loss = discriminator_loss(self.loss, real_logits.float(), fake_logits.float())
@@ -93,13 +96,13 @@ class GANTask:
                 loss = loss + r1
                 logs["r1"] = r1.detach()
         ctx.backward_and_step(loss, "D")
-        return logs
+        return logs, (fake if keep_fake else None)
 
-    def _generator_step(self, count: int, labels, device: torch.device, ctx) -> torch.Tensor:
+    def _generator_step(self, fake: torch.Tensor, labels, ctx) -> torch.Tensor:
+        """One G update on `fake` (images in [-1, 1] still attached to G's graph), judged by the updated D."""
         self.D.requires_grad_(False)  # no D gradients from G's loss
         try:
             with ctx.autocast():
-                fake = self._fake(count, labels, device)
                 loss = generator_loss(self.loss, self.D(diff_augment(fake, self.augment), labels).float())
             ctx.backward_and_step(loss, "G")
         finally:
@@ -112,9 +115,9 @@ class GANTask:
         labels = labels.long() if self.conditional else None
         self.G.train()
         self.D.train()
-        for _ in range(self.n_critic):
-            logs = self._discriminator_step(real, labels, ctx)
-        logs["loss_g"] = self._generator_step(real.shape[0], labels, real.device, ctx)
+        for critic_step in range(self.n_critic):
+            logs, fake = self._discriminator_step(real, labels, ctx, keep_fake=critic_step == self.n_critic - 1)
+        logs["loss_g"] = self._generator_step(fake, labels, ctx)
         return {name: float(value) for name, value in logs.items()}
 
     @torch.no_grad()
