@@ -46,6 +46,17 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     fsync_dir(target.parent)
 
 
+def temp_file_beside(target: str | os.PathLike[str]) -> Path:
+    """A new empty temporary file in `target`'s folder, with ordinary permissions: for writers (onnx.save, ...)
+    that want a path rather than a handle. Rename it over `target` when complete; delete it otherwise."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    os.chmod(name, _FILE_MODE)
+    return Path(name)
+
+
 def write_synced(path: str | os.PathLike[str], data: bytes) -> None:
     """Write and fsync a file in place: for files inside a temporary folder that is renamed as a whole."""
     with open(path, "wb") as handle:

@@ -34,6 +34,7 @@ class GenerateSummary:
     images_per_second: float = 0.0  # over the images this run computed
     runtime: str = "torch"
     device: str = ""
+    notes: list[str] = field(default_factory=list)  # things the user should know (a provider fallback)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,6 +55,65 @@ def file_name(seed: int, index: int, label_name: str | None, truncation: float) 
     return name + ".png"
 
 
+@dataclass
+class Sampler:
+    """A loaded generator ready to sample on the chosen runtime, and what provenance says about it."""
+
+    loaded: Any  # genstudio.models.LoadedModel
+    module: Any  # the torch module, or its ONNX twin
+    torch_device: Any  # torch.device for the torch runtime, None for ONNX
+    runtime: str  # "torch" | "onnx"
+    device_text: str  # what actually runs it, for provenance
+    class_names: list[str]
+    fell_back: bool = False  # onnxruntime was asked for a GPU and ran on the CPU
+
+    @property
+    def num_classes(self) -> int:
+        return int(getattr(self.module, "num_classes", 0) or 0)
+
+    def label_name(self, label: int | None) -> str | None:
+        if label is None:
+            return None
+        return self.class_names[label] if label < len(self.class_names) else str(label)
+
+    def record(self, seed: int, index: int, label: int | None, truncation: float) -> dict[str, Any]:
+        """The provenance of image `index` of `seed`: everything `genstudio reproduce` needs."""
+        from genstudio.provenance import provenance
+
+        parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation}
+        if label is not None:
+            parameters["label"] = label
+            parameters["label_name"] = self.label_name(label)
+        spec = self.loaded.spec
+        return provenance(backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
+                          model_sha256=self.loaded.card.weights_sha256, parameters=parameters, runtime=self.runtime,
+                          device=self.device_text, operation="generate", model=str(Path(self.loaded.folder).resolve()))
+
+
+def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = "auto", provider: str = "auto",
+                 truncation: float = 1.0) -> Sampler:
+    """Load a generator model (checked) and pick its runtime; UserError when it cannot generate."""
+    from genstudio import generation
+    from genstudio.devices import describe_device, resolve_device
+    from genstudio.models import load_model
+    from genstudio.onnx_runtime import choose_runtime, onnx_generator
+
+    torch_device = resolve_device(device)
+    loaded = load_model(model_dir, device=torch_device)
+    module = loaded.module
+    if not callable(getattr(module, "generate", None)) or not hasattr(module, "latent_dim"):
+        raise UserError(f"{model_dir} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), which does not "
+                        "generate images from noise")
+    if truncation != 1.0 and not generation.supports_truncation(module):
+        raise UserError(f"backend {loaded.spec.id!r} does not support truncation")
+    class_names = list(loaded.card.extra.get("class_names") or [])
+    runtime_used, onnx_path = choose_runtime(runtime, loaded.folder, loaded.card)
+    if runtime_used == "onnx":
+        twin = onnx_generator(onnx_path, module, provider)
+        return Sampler(loaded, twin, None, "onnx", twin.session.describe(), class_names, twin.session.fell_back)
+    return Sampler(loaded, module, torch_device, "torch", describe_device(torch_device), class_names)
+
+
 def generate_to_folder(
     model_dir: str | Path,
     out_dir: str | Path,
@@ -67,54 +127,38 @@ def generate_to_folder(
     device: str = "auto",
     first_index: int = 0,  # images first_index .. first_index + count - 1 of the seed
     overwrite: bool = False,  # rewrite files even when up to date
+    runtime: str = "auto",  # auto | torch | onnx; auto: ONNX when a parity-checked export of these weights exists
+    provider: str = "auto",  # onnxruntime provider: auto | cpu | cuda | tensorrt
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> GenerateSummary:
     from genstudio import generation
-    from genstudio.devices import describe_device, resolve_device
-    from genstudio.models import load_model
-    from genstudio.provenance import is_up_to_date, provenance, write_png
+    from genstudio.provenance import is_up_to_date, write_png
 
     if count < 1:
         raise UserError(f"--count must be at least 1, got {count}")
-    torch_device = resolve_device(device)
-    loaded = load_model(model_dir, device=torch_device)
-    module = loaded.module
-    if not callable(getattr(module, "generate", None)) or not hasattr(module, "latent_dim"):
-        raise UserError(f"{model_dir} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), which does not "
-                        "generate images from noise")
-    num_classes = int(getattr(module, "num_classes", 0))
-    class_names = list(loaded.card.extra.get("class_names") or [])
-    label_index = generation.resolve_label(label, num_classes, class_names)
-    if truncation != 1.0 and not generation.supports_truncation(module):
-        raise UserError(f"backend {loaded.spec.id!r} does not support truncation")
-    device_text = describe_device(torch_device)
-    label_name = None if label_index is None else (class_names[label_index] if label_index < len(class_names)
-                                                  else str(label_index))
+    sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation)
+    label_index = generation.resolve_label(label, sampler.num_classes, sampler.class_names)
+    label_name = sampler.label_name(label_index)
     out = Path(out_dir)
-    summary = GenerateSummary(str(loaded.folder), str(out), count, seed, device=device_text)
-
-    def record(index: int, sample_label: int | None) -> dict[str, Any]:
-        parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation}
-        if sample_label is not None:
-            parameters["label"] = sample_label
-            parameters["label_name"] = class_names[sample_label] if sample_label < len(class_names) else None
-        return provenance(backend=loaded.spec.id, plugin=loaded.spec.plugin, plugin_version=loaded.spec.plugin_version,
-                          model_sha256=loaded.card.weights_sha256, parameters=parameters, runtime="torch",
-                          device=device_text)
+    summary = GenerateSummary(str(sampler.loaded.folder), str(out), count, seed, runtime=sampler.runtime,
+                              device=sampler.device_text)
+    if sampler.fell_back:
+        summary.notes.append("onnxruntime could not use the GPU and ran on the CPU")
 
     indices = list(range(first_index, first_index + count))
     targets = {i: out / file_name(seed, i, label_name, truncation) for i in indices}
-    records = {i: record(i, generation.label_for(i, label_index, num_classes)) for i in indices}
+    records = {i: sampler.record(seed, i, generation.label_for(i, label_index, sampler.num_classes), truncation)
+               for i in indices}
     todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
     summary.files = [str(targets[i]) for i in indices]
     out.mkdir(parents=True, exist_ok=True)
-    reporter = Progress(progress, f"Generating with {loaded.spec.id}", total=count, abort=abort)
+    reporter = Progress(progress, f"Generating with {sampler.loaded.spec.id}", total=count, abort=abort)
     reporter.update(count - len(todo))
     started = time.perf_counter()
     images = []
-    for sample in generation.generate(module, seed, todo, label=label_index, truncation=truncation,
-                                      batch_size=batch_size, device=torch_device):
+    for sample in generation.generate(sampler.module, seed, todo, label=label_index, truncation=truncation,
+                                      batch_size=batch_size, device=sampler.torch_device or "cpu"):
         reporter.check_abort()
         if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
             summary.written += 1
@@ -125,7 +169,8 @@ def generate_to_folder(
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.images_per_second = round(len(todo) / summary.seconds, 1) if todo and summary.seconds > 0 else 0.0
     if grid:
-        grid_record = record(first_index, None)
+        grid_record = sampler.record(seed, first_index, None, truncation)
+        grid_record["operation"] = "generate-grid"
         grid_record["parameters"] = {"seed": seed, "indices": [indices[0], indices[-1]], "truncation": truncation,
                                      "label": label_index}
         grid_path = out / f"seed{seed}-grid{'' if label_name is None else '-' + _slug(label_name)}.png"

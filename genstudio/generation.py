@@ -133,7 +133,7 @@ def generate(
     if batch_size < 1:
         raise UserError(f"batch size must be >= 1, got {batch_size}")
     if device is None:
-        first = next(module.parameters(), None)
+        first = next(iter(module.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
     module.eval()
     num_classes = int(getattr(module, "num_classes", 0))

@@ -18,7 +18,9 @@ from genstudio.cli import jobs as jobs_cli
 from genstudio.cli import plugins as plugins_cli
 from genstudio.cli import vae as vae_cli
 from genstudio.cli.evaluate import evaluate
+from genstudio.cli.export import export
 from genstudio.cli.generate import generate
+from genstudio.cli.info import info, reproduce
 from genstudio.cli.output import console_err
 from genstudio.cli.train import train
 from genstudio.errors import UserError
@@ -37,6 +39,9 @@ app.add_typer(jobs_cli.app, name="jobs")
 app.command("train")(train)
 app.command("generate")(generate)
 app.command("eval")(evaluate)
+app.command("export")(export)
+app.command("info")(info)
+app.command("reproduce")(reproduce)
 app.command("reconstruct")(vae_cli.reconstruct)
 app.command("interpolate")(vae_cli.interpolate)
 

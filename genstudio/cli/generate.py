@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
 from genstudio.cli.progress import ProgressBar
 
 
@@ -25,6 +25,9 @@ def generate(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     start: int = typer.Option(0, "--start", min=0, help="Index of the first image (continue a series)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Rewrite files that are already up to date."),
+    runtime: str = typer.Option("auto", "--runtime", help="torch, onnx, or auto: ONNX when `genstudio export` "
+                                "wrote a parity-checked model.onnx for these weights."),
+    provider: str = typer.Option("auto", "--provider", help="onnxruntime provider: auto, cpu, cuda or tensorrt."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate images; each PNG records how it was made (seed, index, model hash, device)."""
@@ -33,12 +36,14 @@ def generate(
     with ProgressBar(enabled=not as_json) as bar:
         summary = generate_to_folder(model, out, count=count, seed=seed, label=label, truncation=truncation,
                                      grid=grid, batch_size=batch_size, device=device, first_index=start,
-                                     overwrite=overwrite, progress=bar)
+                                     overwrite=overwrite, runtime=runtime, provider=provider, progress=bar)
     if as_json:
         print_json(summary.to_dict())
         return
     speed = f" ({summary.images_per_second:.0f} img/s)" if summary.written else ""
     console.print(f"{summary.count} images in {summary.out}: {summary.written} written, {summary.unchanged} already "
-                  f"up to date, {summary.seconds:.1f}s{speed} on {summary.device}", highlight=False)
+                  f"up to date, {summary.seconds:.1f}s{speed} on {summary.device} ({summary.runtime})", highlight=False)
+    for note in summary.notes:
+        console_err.print(f"[yellow]note:[/] {note}", highlight=False)
     if summary.grid:
         console.print(f"grid: {summary.grid}", highlight=False)

@@ -87,7 +87,7 @@ CGAN_SCHEMA = ConfigSchema(
 
 @hookimpl
 def register_backends() -> list[BackendSpec]:
-    trainable = Capabilities(trainable=True, conditional=False, exportable=False)
+    trainable = Capabilities(trainable=True, conditional=False, exportable=True)
     return [
         BackendSpec(
             id="gan",
@@ -124,6 +124,6 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_gan.backend:CGAN",
             schema=CGAN_SCHEMA,
-            capabilities=Capabilities(trainable=True, conditional=True, exportable=False),
+            capabilities=Capabilities(trainable=True, conditional=True, exportable=True),
         ),
     ]

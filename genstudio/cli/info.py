@@ -1,0 +1,58 @@
+"""`genstudio info IMAGE` and `genstudio reproduce IMAGE --out FILE`: how an image was made, and making it again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.errors import UserError
+
+
+def info(
+    image: Path = typer.Argument(..., help="An image written by genstudio."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Print the provenance an image carries: model, seed, parameters, runtime, device, time."""
+    from genstudio.provenance import read_provenance
+
+    record = read_provenance(image)
+    if record is None:
+        raise UserError(f"{image} carries no genstudio provenance (or is not a readable PNG)")
+    if as_json:
+        print_json(record)
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, title=str(image), title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in record.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={json.dumps(v)}" for k, v in value.items())
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def reproduce(
+    image: Path = typer.Argument(..., help="An image written by genstudio."),
+    out: Path = typer.Option(..., "--out", help="The file to write the re-created image to."),
+    model: str | None = typer.Option(None, "--model", help="The model folder, when it moved since."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Re-create an image from its provenance and compare it with the original (exit 1 if pixels differ)."""
+    from genstudio.reproduce import reproduce as run
+
+    result = run(image, out, model=model, overwrite=overwrite)
+    if as_json:
+        print_json(result.to_dict())
+    elif result.identical:
+        console.print(f"{result.out}: identical pixels ({result.runtime}, {result.device})", highlight=False)
+    else:
+        console.print(f"{result.out}: pixels differ by up to {result.max_difference}/255 ({result.runtime}, "
+                      f"{result.device})", highlight=False)
+    if not result.identical:
+        raise typer.Exit(1)
