@@ -182,11 +182,31 @@ def _export_one(graph: ExportGraph, target: Path, opset: int, fp16: bool, card: 
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
         model = convert_float_to_float16(model, keep_io_types=True)  # inputs and outputs stay float32
+        _sort_nodes(model.graph)  # the converter appends its input casts at the end
     for key, value in {"genstudio_card": json.dumps(card, sort_keys=True), "genstudio_graph": graph.name}.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
+
+
+def _sort_nodes(graph) -> None:
+    """Reorder `graph`'s nodes topologically (ONNX requires it; some rewriters append nodes out of order)."""
+    available = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(name in available for name in n.input)]
+        if not ready:
+            raise UserError("the exported ONNX graph has a cycle or an undefined input")
+        for node in ready:
+            ordered.append(node)
+            available.update(node.output)
+        pending = [n for n in pending if not any(n is r for r in ready)]
+    copies = [type(n)() for n in ordered]
+    for copy, node in zip(copies, ordered, strict=True):
+        copy.CopyFrom(node)
+    del graph.node[:]
+    graph.node.extend(copies)
 
 
 def export_model(

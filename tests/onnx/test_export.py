@@ -1,0 +1,142 @@
+"""ONNX export: parity per exportable GAN backend, what model.json records, failures that keep nothing."""
+
+from __future__ import annotations
+
+import json
+
+import genstudio_gan
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from genstudio import generation
+from genstudio.errors import UserError
+from genstudio.export import ExportGraph, GraphInput, export_model, graphs_for
+from genstudio.models import load_model, read_card, save_model
+from genstudio.onnx_runtime import open_session
+from genstudio.plugins import discover
+from genstudio.reproduce import reproduce
+
+TINY = {"ngf": 4, "ndf": 4, "latent_dim": 8, "channels": 1}
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
+                     extra=[("gan", genstudio_gan)])
+    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    return found
+
+
+def make_model(registry, folder, backend, **settings):
+    spec = registry.backend(backend)
+    config = spec.schema.resolve({**TINY, "resolution": 16 if backend == "gan" else 32, **settings})
+    torch.manual_seed(0)
+    module = spec.load().build(config)
+    for name, buffer in module.named_buffers():  # batch-norm statistics away from their init values
+        if name.endswith("running_mean"):
+            buffer.normal_(0, 0.1)
+        elif name.endswith("running_var"):
+            buffer.uniform_(0.5, 1.5)
+    save_model(folder, spec, config, module.state_dict())
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["gan", "dcgan", "cgan"])
+def test_every_gan_backend_exports_with_parity(registry, tmp_path, backend, single_torch_thread):
+    model = make_model(registry, tmp_path / backend, backend, **({"num_classes": 3} if backend == "cgan" else {}))
+    record = export_model(model)
+    graph = record["graphs"]["model"]
+    assert graph["max_abs_error"]["cpu"] < 1e-4
+    assert graph["inputs"] == (["z", "labels"] if backend == "cgan" else ["z"])
+    card = read_card(model)
+    assert card.extra["onnx"]["parity_passed"] and card.extra["onnx"]["weights_sha256"] == card.weights_sha256
+    proto = onnx.load(str(model / "model.onnx"))
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    assert json.loads(metadata["genstudio_card"])["backend"] == backend
+    # dynamic batch: 5 latents in, 5 images out, equal to PyTorch's
+    session = open_session(model / "model.onnx", "cpu")
+    module = load_model(model).module
+    z = generation.latents(0, range(5), 8)
+    inputs = {"z": z.numpy()}
+    labels = None
+    if backend == "cgan":
+        labels = torch.tensor([0, 1, 2, 0, 1])
+        inputs["labels"] = labels.numpy()
+    (images,) = session.run(inputs)
+    with torch.no_grad():
+        expected = module.generate(z, labels).numpy()
+    assert images.shape == expected.shape and np.abs(images - expected).max() < 1e-4
+
+
+def test_fp16_export_within_its_tolerance(registry, tmp_path, single_torch_thread):
+    model = make_model(registry, tmp_path / "m", "dcgan")
+    record = export_model(model, fp16=True)
+    assert record["fp16"] and record["graphs"]["model"]["max_abs_error"]["cpu"] < record["tolerance"]
+
+
+class _Broken(torch.nn.Module):
+    """Exports fine, but its ONNX graph computes something else than PyTorch (a data-dependent branch)."""
+
+    latent_dim = 4
+    num_classes = 0
+
+    def generate(self, z, labels=None):
+        return z.sum(1, keepdim=True)[:, :, None, None].expand(-1, 1, 2, 2) * (2 if z.shape[0] == 2 else 1)
+
+    def export_graphs(self):
+        from genstudio.export import _Call
+
+        return [ExportGraph("model", _Call(self, self.generate), [GraphInput("z", ("batch", 4))], ["images"],
+                            {"images": {0: "batch"}})]
+
+
+def test_parity_failure_is_an_error_and_keeps_no_file(registry, tmp_path, monkeypatch):
+    model = make_model(registry, tmp_path / "m", "dcgan")
+    broken = _Broken()
+    real_load = load_model
+
+    def load_broken(folder, **kwargs):
+        loaded = real_load(folder, **kwargs)
+        loaded.module = broken
+        return loaded
+
+    monkeypatch.setattr("genstudio.models.load_model", load_broken)
+    with pytest.raises(UserError, match="parity check failed"):
+        export_model(model)
+    assert not (model / "model.onnx").exists()
+    assert not list(model.glob(".*.tmp"))
+    assert "onnx" not in read_card(model).extra
+
+
+def test_recipes_and_refusals(registry, tmp_path):
+    assert [g.name for g in graphs_for(_Broken())] == ["model"]
+    model = make_model(registry, tmp_path / "m", "dcgan")
+    with pytest.raises(UserError, match="opset"):
+        export_model(model, opset=3)
+    with pytest.raises(UserError, match=r"\.onnx"):
+        export_model(model, out=tmp_path / "x.txt")
+    shapes = registry.backend("dcgan").capabilities
+    assert shapes.exportable
+
+
+def test_generate_prefers_a_checked_export_and_reproduce_matches(registry, tmp_path, single_torch_thread):
+    model = make_model(registry, tmp_path / "m", "dcgan")
+    torch_run = generation.generate_to_folder(model, tmp_path / "t", count=3, seed=2, device="cpu")
+    assert torch_run.runtime == "torch"  # no export yet
+    export_model(model)
+    onnx_run = generation.generate_to_folder(model, tmp_path / "o", count=3, seed=2, device="cpu")
+    assert onnx_run.runtime == "onnx" and "CPUExecutionProvider" in onnx_run.device
+    forced = generation.generate_to_folder(model, tmp_path / "f", count=1, seed=2, device="cpu", runtime="torch")
+    assert forced.runtime == "torch"
+    for summary in (torch_run, onnx_run):
+        result = reproduce(summary.files[1], tmp_path / f"again-{summary.runtime}.png")
+        assert result.identical and result.runtime == summary.runtime
+    # retrained weights: the old export no longer counts, auto falls back to torch and --runtime onnx refuses
+    make_model(registry, model, "dcgan", latent_dim=8, ngf=5)
+    assert generation.generate_to_folder(model, tmp_path / "n", count=1, device="cpu").runtime == "torch"
+    with pytest.raises(UserError, match="genstudio export"):
+        generation.generate_to_folder(model, tmp_path / "n", count=1, device="cpu", runtime="onnx")
+    with pytest.raises(UserError, match="not the model"):
+        reproduce(torch_run.files[0], tmp_path / "wrong.png")
