@@ -1,0 +1,296 @@
+"""The folder batch: decode in threads, run the network batched by image size (tiled when large), encode in
+threads; a journal and per-file provenance make a rerun skip everything already done.
+
+Guarantees:
+- a bad input costs that input: it is listed with its reason and the batch goes on (exit code 1 at the end);
+- a killed run leaves no half-written file (atomic writes) and a rerun redoes nothing that finished: the journal
+  (`.genstudio-batch.jsonl` in --out, one line per finished file) says what is done, and an output whose stored
+  provenance matches the planned one is up to date even without the journal;
+- nothing is written outside --out (see `genstudio.batch.inputs`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genstudio.batch.inputs import Item, output_path
+from genstudio.batch.tiles import run_tiled
+from genstudio.batch.writer import up_to_date, write_result
+from genstudio.data import BadFile, open_image
+from genstudio.errors import ImageDecodeError, UserError
+from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.fileio import atomic_write_json, sha256_file
+from genstudio.provenance import now_iso, without_time
+
+JOURNAL = ".genstudio-batch.jsonl"
+
+
+@dataclass
+class Processor:
+    """What the batch runs: a network over N x 3 x H x W images in [0, 1] and the provenance of its outputs."""
+
+    name: str  # for progress: "Stylizing with fast-style"
+    run: Callable[[torch.Tensor], torch.Tensor]  # N x 3 x H x W -> N x C x H' x W' in [0, 1]
+    record: Callable[[Item, str], dict[str, Any]]  # (item, input sha256) -> provenance without time
+    max_batch: int = 8  # images of equal size run together up to this many
+    tileable: bool = True  # fully convolutional and size-preserving: large inputs may be tiled
+
+
+@dataclass
+class BatchSummary:
+    out: str
+    total: int = 0  # inputs considered
+    written: int = 0
+    up_to_date: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
+    passed_over: list[dict[str, str]] = field(default_factory=list)  # not images / unsafe links
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+    cancelled: bool = False
+    report: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed or self.passed_over else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "exit_code": self.exit_code}
+
+
+@dataclass
+class _Prepared:
+    item: Item
+    target: Path
+    record: dict[str, Any]
+    key: str
+    pixels: np.ndarray | None = None  # H x W x 3 uint8; None when skipped or failed
+    skip: bool = False
+    error: str | None = None
+
+
+def record_key(record: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(without_time(record), sort_keys=True).encode()).hexdigest()
+
+
+class Journal:
+    """Append-only record of finished outputs; thread-safe; tolerant of a torn last line."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / JOURNAL
+        self.done: dict[str, tuple[str, int]] = {}  # output relative path -> (record key, size)
+        self._lock = threading.Lock()
+        if self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                    self.done[entry["output"]] = (entry["key"], int(entry["size"]))
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut by a kill
+
+    def finished(self, relative: str, key: str, target: Path) -> bool:
+        entry = self.done.get(relative)
+        return bool(entry and entry[0] == key and target.is_file() and target.stat().st_size == entry[1])
+
+    def add(self, relative: str, key: str, target: Path) -> None:
+        line = json.dumps({"output": relative, "key": key, "size": target.stat().st_size}) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _fit(image, max_size: int | None):
+    from PIL import Image
+
+    if max_size and max(image.size) > max_size:
+        scale = max_size / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image
+
+
+def run_batch(
+    items: list[Item],
+    processor: Processor,
+    out_dir: str | os.PathLike[str],
+    *,
+    passed_over: list[BadFile] = (),  # inputs already rejected while collecting (reported, exit code 1)
+    fmt: str = "png",  # png | jpg | webp
+    quality: int = 92,  # jpg / webp quality
+    overwrite: bool = False,  # redo outputs that are up to date
+    max_size: int | None = None,  # downscale inputs whose longer side exceeds this
+    tile: int | None = None,  # process images larger than this in tiles of this size
+    overlap: int = 32,  # tile overlap in pixels
+    workers: int = 2,  # decoding / encoding threads
+    progress: EventSink | None = None,
+    abort: AbortCheck | None = None,
+    report_file: str | os.PathLike[str] | None = None,
+) -> BatchSummary:
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if tile is not None and tile < 64:
+        raise UserError(f"--tile must be at least 64 pixels, got {tile}")
+    if tile is not None and not 0 <= overlap < tile // 2:
+        raise UserError(f"--overlap must be between 0 and half the tile ({tile // 2}), got {overlap}")
+    if not 1 <= quality <= 100:
+        raise UserError(f"--quality must be between 1 and 100, got {quality}")
+    journal = Journal(out)
+    summary = BatchSummary(str(out), total=len(items), passed_over=[asdict(b) for b in passed_over])
+    reporter = Progress(progress, processor.name, total=len(items), abort=abort)
+    started, computed = time.perf_counter(), 0
+
+    def prepare(item: Item) -> _Prepared:
+        target = output_path(out, item, fmt)
+        relative = str(target.relative_to(out))
+        try:
+            digest = sha256_file(item.source)
+        except OSError as exc:
+            return _Prepared(item, target, {}, "", error=f"cannot read: {exc.strerror or exc}")
+        record = processor.record(item, digest)
+        record["time"] = now_iso()
+        key = record_key(record)
+        prepared = _Prepared(item, target, record, key)
+        if not overwrite and (journal.finished(relative, key, target) or up_to_date(target, record, fmt)):
+            prepared.skip = True
+            return prepared
+        try:
+            image = _fit(open_image(item.source, "RGB"), max_size)
+            if image.width == 0 or image.height == 0:
+                raise ImageDecodeError(f"{item.source}: zero-size image")
+            prepared.pixels = np.asarray(image, dtype=np.uint8)
+        except ImageDecodeError as exc:
+            prepared.error = str(exc).split(": ", 1)[-1] if str(exc).startswith(str(item.source)) else str(exc)
+        except MemoryError:
+            prepared.error = "not enough memory to decode"
+        return prepared
+
+    def finish(prepared: _Prepared, result: np.ndarray) -> None:
+        write_result(prepared.target, result, prepared.record, fmt, quality)
+        journal.add(str(prepared.target.relative_to(out)), prepared.key, prepared.target)
+
+    def fail(prepared: _Prepared, reason: str) -> None:
+        summary.failed.append({"path": str(prepared.item.source), "reason": reason})
+
+    decode_pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode")
+    encode_pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="encode")
+    window = max(2, workers * 2 + processor.max_batch)  # decoded / encoding images held at once: bounded memory
+    writes: deque[tuple[_Prepared, Future]] = deque()
+
+    def collect_writes(keep: int) -> None:
+        """Wait for finished writes (all but `keep` outstanding) and count them."""
+        while len(writes) > keep or (writes and writes[0][1].done()):
+            prepared, future = writes.popleft()
+            try:
+                future.result()
+                summary.written += 1
+            except OSError as exc:
+                fail(prepared, f"cannot write {prepared.target}: {exc.strerror or exc}")
+
+    def submit(prepared: _Prepared, result: np.ndarray) -> None:
+        prepared.pixels = None
+        writes.append((prepared, encode_pool.submit(finish, prepared, result)))
+        collect_writes(keep=window)
+
+    def flush(group: list[_Prepared]) -> None:
+        nonlocal computed
+        if group:
+            computed += _run_group(group, processor, submit, fail)
+            reporter.update(advance=len(group), images_per_s=_rate(computed, started))
+            group.clear()
+
+    group: list[_Prepared] = []
+    try:
+        for ready in _in_order(items, prepare, decode_pool, window):
+            reporter.check_abort()
+            if ready.error is not None or ready.skip:
+                if ready.error is not None:
+                    fail(ready, ready.error)
+                else:
+                    summary.up_to_date += 1
+                reporter.update(advance=1)
+                continue
+            if tile is not None and processor.tileable and max(ready.pixels.shape[:2]) > tile:
+                flush(group)
+                try:
+                    submit(ready, run_tiled(ready.pixels, processor.run, tile, overlap, abort))
+                    computed += 1
+                except (RuntimeError, ValueError) as exc:
+                    fail(ready, f"processing failed: {str(exc).splitlines()[0]}")
+                reporter.update(advance=1, images_per_s=_rate(computed, started))
+                continue
+            if group and (ready.pixels.shape != group[0].pixels.shape or len(group) >= processor.max_batch):
+                flush(group)
+            group.append(ready)
+        flush(group)
+    except BaseException as exc:
+        from genstudio.errors import Cancelled
+
+        summary.cancelled = isinstance(exc, (Cancelled, KeyboardInterrupt))
+        if not summary.cancelled:
+            raise
+    finally:
+        decode_pool.shutdown(wait=True, cancel_futures=True)
+        collect_writes(keep=0)  # what was computed is written, even when cancelled
+        encode_pool.shutdown(wait=True)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    summary.images_per_second = _rate(computed, started)
+    if report_file is not None:
+        summary.report = str(report_file)
+        atomic_write_json(report_file, summary.to_dict())
+    reporter.finish(f"{summary.written} written, {summary.up_to_date} up to date, {len(summary.failed)} failed")
+    return summary
+
+
+def _rate(count: int, started: float) -> float:
+    elapsed = time.perf_counter() - started
+    return round(count / elapsed, 2) if elapsed > 0 else 0.0
+
+
+def _in_order(items: list[Item], prepare, pool: ThreadPoolExecutor, window: int):
+    """`prepare(item)` for each item, run ahead in `pool` at most `window` items, yielded in input order."""
+    pending: deque[Future] = deque()
+    queue = iter(items)
+    try:
+        for item in queue:
+            pending.append(pool.submit(prepare, item))
+            if len(pending) >= window:
+                break
+        while pending:
+            ready = pending.popleft().result()
+            following = next(queue, None)
+            if following is not None:
+                pending.append(pool.submit(prepare, following))
+            yield ready
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _run_group(group: list[_Prepared], processor: Processor, submit, fail) -> int:
+    """Run equal-size images as one batch; hand each result to the encoder pool. Returns images computed."""
+    batch = torch.from_numpy(np.stack([p.pixels for p in group])).permute(0, 3, 1, 2).float().div_(255)
+    try:
+        with torch.no_grad():
+            results = processor.run(batch).clamp_(0, 1)
+    except (RuntimeError, ValueError) as exc:
+        if len(group) > 1:  # one bad image should not sink its batch-mates: retry them one by one
+            return sum(_run_group([p], processor, submit, fail) for p in group)
+        fail(group[0], f"processing failed: {str(exc).splitlines()[0]}")
+        return 0
+    pixels = results.mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    for prepared, result in zip(group, pixels, strict=True):
+        submit(prepared, np.ascontiguousarray(result))
+    return len(group)

@@ -1,0 +1,98 @@
+"""Large images through a fully convolutional network in overlapping tiles, seams blended away.
+
+Tiles of `tile` pixels overlap by `overlap`. Each tile's output is weighted by a separable ramp: 1 in its middle,
+falling linearly toward its edges where a neighbour overlaps, and 0 right at those edges. The weights are
+normalised by their sum, so the result is a smooth partition of unity: no visible seams, and memory bounded by
+one tile plus the output. The weight sum is separable too (a product of two 1-D sums), so no full-size weight
+map is ever allocated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+Process = Callable[[torch.Tensor], torch.Tensor]  # 1 x C x h x w in [0, 1] -> 1 x C' x h x w
+
+
+def starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Tile origins along one axis covering 0..length, the last flush with the end."""
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    positions = list(range(0, length - tile, stride))
+    positions.append(length - tile)
+    return positions
+
+
+def _rising(overlap: int) -> np.ndarray:
+    """Weights across an overlap, 0 -> 1. The outer quarter next to the tile's edge gets 0: there the tile's
+    output is disturbed by its own border (padding reaches a few pixels in), and the neighbour covers it."""
+    margin = overlap // 4
+    steps = (np.arange(overlap) + 1 - margin) / (overlap - 2 * margin + 1)
+    return np.clip(steps, 0.0, 1.0).astype(np.float32)
+
+
+def ramp(start: int, tile: int, length: int, positions: list[int]) -> np.ndarray:
+    """The 1-D weight of the tile at `start`: rises over the overlap with the previous tile, falls over the
+    overlap with the next one; 1 elsewhere. Where one tile's weight is 0 its neighbour's is positive."""
+    size = min(tile, length - start)
+    weight = np.ones(size, np.float32)
+    index = positions.index(start)
+    if index > 0:
+        overlap_before = positions[index - 1] + tile - start
+        if overlap_before > 0:
+            weight[:overlap_before] = np.minimum(weight[:overlap_before], _rising(overlap_before))
+    if index + 1 < len(positions):
+        overlap_after = start + tile - positions[index + 1]
+        if overlap_after > 0:
+            weight[size - overlap_after:] = np.minimum(weight[size - overlap_after:], _rising(overlap_after)[::-1])
+    return weight
+
+
+def run_tiled(
+    image: np.ndarray,  # H x W x C uint8
+    process: Process,
+    tile: int,
+    overlap: int,
+    abort: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """`process` over overlapping tiles of `image`; returns the blended H x W x C' uint8 result."""
+    if overlap < 0 or overlap >= tile:
+        raise ValueError(f"overlap must be in [0, tile), got overlap {overlap} for tile {tile}")
+    height, width = image.shape[:2]
+    ys, xs = starts(height, tile, overlap), starts(width, tile, overlap)
+    ramps_y = {y: ramp(y, tile, height, ys) for y in ys}
+    ramps_x = {x: ramp(x, tile, width, xs) for x in xs}
+    sum_y = np.zeros(height, np.float32)
+    sum_x = np.zeros(width, np.float32)
+    for y in ys:
+        sum_y[y:y + len(ramps_y[y])] += ramps_y[y]
+    for x in xs:
+        sum_x[x:x + len(ramps_x[x])] += ramps_x[x]
+    output: np.ndarray | None = None
+    for y in ys:
+        for x in xs:
+            if abort is not None and abort():
+                from genstudio.errors import Cancelled
+
+                raise Cancelled("tiled processing")
+            patch = image[y:y + tile, x:x + tile]
+            tensor = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None].float().div_(255)
+            with torch.no_grad():
+                result = process(tensor)[0].clamp_(0, 1).permute(1, 2, 0).numpy()  # h x w x C'
+            if result.shape[:2] != patch.shape[:2]:
+                raise ValueError(f"the network changed a tile's size from {patch.shape[:2]} to {result.shape[:2]}; "
+                                 "tiling needs a size-preserving network")
+            if output is None:
+                output = np.zeros((height, width, result.shape[2]), np.float32)
+            weight = (ramps_y[y][:, None] / sum_y[y:y + patch.shape[0], None]) * \
+                     (ramps_x[x][None, :] / sum_x[None, x:x + patch.shape[1]])
+            output[y:y + patch.shape[0], x:x + patch.shape[1]] += result * weight[:, :, None]
+    assert output is not None
+    np.multiply(output, 255.0, out=output)
+    np.rint(output, out=output)
+    np.clip(output, 0, 255, out=output)  # in place: the float buffer is the largest allocation
+    return output.astype(np.uint8)
