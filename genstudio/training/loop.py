@@ -30,6 +30,7 @@ from genstudio.training.order import gather_batch
 from genstudio.training.run import Run, build_run, determinism, load_trainer, run_device
 from genstudio.training.samples import draw_samples, write_samples
 from genstudio.training.snapshot import capture, newest_state, restore
+from genstudio.training.split import evaluate_held_out
 from genstudio.training.task import TrainingSummary
 
 
@@ -113,8 +114,10 @@ def _fit(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path,
     finally:
         if metrics is not None:
             metrics.close()
-    _finish(run, meter)
-    summary = _summary(run, meter, cancelled)
+    held_out_metrics = _finish(run, meter)
+    if held_out_metrics:
+        reporter.log("held-out: " + ", ".join(f"{name} {value:.6g}" for name, value in held_out_metrics.items()))
+    summary = _summary(run, meter, cancelled, held_out_metrics)
     reporter.finish("cancelled" if cancelled else f"trained {run.step} steps")
     return summary
 
@@ -168,22 +171,26 @@ def _checkpoint(run: Run, meter: Meter) -> None:
     barrier(run.world)
 
 
-def _finish(run: Run, meter: Meter) -> None:
-    """The final checkpoint, sample grid and model (also after a cancel)."""
+def _finish(run: Run, meter: Meter) -> dict[str, Any]:
+    """The final checkpoint, sample grid, held-out metrics and model (also after a cancel); returns the metrics."""
     _checkpoint(run, meter)
     if not run.world.is_main:
-        return
+        return {}
     if run.options.sample_count and meter.sampled_at != run.step:
         _samples(run, meter)
+    module = run.task.model_module(run.ema)
+    held_out_metrics = evaluate_held_out(run.task, module, run.held_out, run.options.seed, run.device)
     report = getattr(run.dataset, "report", None)
     save_model(
-        run.out_dir, run.spec, run.config, run.task.model_module(run.ema).state_dict(),
+        run.out_dir, run.spec, run.config, module.state_dict(),
         data=report.to_dict() if hasattr(report, "to_dict") else None,
+        metrics=held_out_metrics,
         extra={"class_names": list(run.data.class_names), "steps": run.step},
     )
+    return held_out_metrics
 
 
-def _summary(run: Run, meter: Meter, cancelled: bool) -> TrainingSummary:
+def _summary(run: Run, meter: Meter, cancelled: bool, metrics: dict[str, Any] | None = None) -> TrainingSummary:
     from genstudio.devices import describe_device
 
     seconds = meter.seconds()
@@ -196,5 +203,6 @@ def _summary(run: Run, meter: Meter, cancelled: bool) -> TrainingSummary:
         resumed_from=run.resumed_from,
         cancelled=cancelled,
         device=describe_device(run.device),
+        metrics=dict(metrics or {}),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from genstudio.training.ema import make_ema
 from genstudio.training.options import FitOptions
 from genstudio.training.order import DataOrder, describe_data
 from genstudio.training.rng import seed_all
+from genstudio.training.split import split_dataset
 from genstudio.training.task import DataInfo, TrainingTask
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class Run:
 
     spec: BackendSpec
     config: dict[str, Any]  # resolved by the backend's schema
-    dataset: Any
+    dataset: Any  # what training reads: the whole dataset, or its part outside the held-out split
     out_dir: Path
     options: FitOptions
     world: World
@@ -46,6 +47,7 @@ class Run:
     elapsed_before: float = 0.0  # seconds spent in earlier runs (before a resume)
     resumed_from: int | None = None
     channels_last: bool = False  # the networks (and so the batches) use the channels-last memory format
+    held_out: Any = None  # the images kept out of training for the task's `evaluate` (split.py), or None
 
     @property
     def live_ema_source(self) -> torch.nn.Module | None:
@@ -65,22 +67,30 @@ def load_trainer(spec: BackendSpec) -> Any:
 
 def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path, options: FitOptions,
               world: World, device: torch.device, log: Any) -> Run:
-    """Seed, create the task, share rank 0's initial weights, make the EMA copy and the step context."""
+    """Seed, create the task, hold out its validation split (when it asks for one), share rank 0's initial
+    weights, make the EMA copy and the step context."""
     import torch
 
     impl = load_trainer(spec)
     resolution, channels, size, classes = describe_data(dataset)
     data = DataInfo(resolution, channels, len(classes), classes, size)
+    seed_all(options.seed + world.rank)
+    task = impl.create_training(config, data, device)
+    if not isinstance(task, TrainingTask):
+        raise TypeError(f"backend {spec.id}: create_training returned {type(task).__name__}, not a TrainingTask")
+    held_out = None
+    fraction = float(getattr(task, "validation_fraction", 0.0) or 0.0)
+    if fraction > 0:  # the split depends on the seed alone: the same after a resume
+        dataset, held_out = split_dataset(dataset, fraction, options.seed)
+        size = len(dataset)
+        data = replace(data, size=size)
+        log(f"holding out {len(held_out)} image(s) for validation; training on {size}")
     batch_size = options.batch_size
     if batch_size * world.world_size > size:
         batch_size = max(1, size // world.world_size)
         log(f"batch size {options.batch_size} is larger than the {size} training images; using {batch_size}")
     order = DataOrder(size, batch_size, options.seed, world.rank, world.world_size)
     total = options.steps if options.steps is not None else options.epochs * order.batches_per_epoch
-    seed_all(options.seed + world.rank)
-    task = impl.create_training(config, data, device)
-    if not isinstance(task, TrainingTask):
-        raise TypeError(f"backend {spec.id}: create_training returned {type(task).__name__}, not a TrainingTask")
     channels_last = False
     for module in task.modules.values():
         module.to(device)
@@ -93,7 +103,7 @@ def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: 
         ema = make_ema(task.modules[task.ema_module])
     ctx = TrainContext(task.optimizers, device, resolve_amp(options.amp, device), options.grad_clip, world)
     return Run(spec, config, dataset, out_dir, options, world, device, data, task, ctx, ema, order, total,
-               channels_last=channels_last)
+               channels_last=channels_last, held_out=held_out)
 
 
 def _use_channels_last(setting: bool | str, device: torch.device, module: torch.nn.Module) -> bool:

@@ -71,6 +71,15 @@ class TrainingTask(Protocol):
         builds (usually the EMA generator when `ema` is given, else the live one)."""
         ...
 
+    # Optional, looked up with getattr (a task without them trains on every image, as before):
+    #
+    #   validation_fraction: float
+    #       A share in (0, 1) of the dataset to hold out of training, chosen by the seed alone (split.py).
+    #   evaluate(module, images, labels) -> dict[str, float]
+    #       Called once at the end (also after a cancel) on the held-out images (float N x C x H x W in [0, 1]
+    #       and int64 labels, on the CPU) with `model_module(ema)` in eval mode, under no_grad, from a seeded
+    #       RNG; the result is stored in model.json's metrics and in TrainingSummary.metrics.
+
 
 @dataclass
 class TrainingSummary:
@@ -84,3 +93,4 @@ class TrainingSummary:
     resumed_from: int | None = None  # the step a resumed run started at
     cancelled: bool = False
     device: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)  # the task's held-out evaluation, also in model.json
