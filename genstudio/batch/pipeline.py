@@ -281,7 +281,7 @@ def _in_order(items: list[Item], prepare, pool: ThreadPoolExecutor, window: int)
 
 def _run_group(group: list[_Prepared], processor: Processor, submit, fail) -> int:
     """Run equal-size images as one batch; hand each result to the encoder pool. Returns images computed."""
-    batch = torch.from_numpy(np.stack([p.pixels for p in group])).permute(0, 3, 1, 2).float().div_(255)
+    batch = torch.from_numpy(np.stack([p.pixels for p in group])).permute(0, 3, 1, 2).float().div_(255).contiguous()
     try:
         with torch.no_grad():
             results = processor.run(batch).clamp_(0, 1)

@@ -80,7 +80,7 @@ def run_tiled(
 
                 raise Cancelled("tiled processing")
             patch = image[y:y + tile, x:x + tile]
-            tensor = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None].float().div_(255)
+            tensor = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None].float().div_(255).contiguous()
             with torch.no_grad():
                 result = process(tensor)[0].clamp_(0, 1).permute(1, 2, 0).numpy()  # h x w x C'
             if result.shape[:2] != patch.shape[:2]:

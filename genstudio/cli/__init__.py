@@ -22,6 +22,7 @@ from genstudio.cli.export import export
 from genstudio.cli.generate import generate
 from genstudio.cli.info import info, reproduce
 from genstudio.cli.output import console_err
+from genstudio.cli.stylize import stylize
 from genstudio.cli.train import train
 from genstudio.errors import UserError
 
@@ -42,6 +43,7 @@ app.command("eval")(evaluate)
 app.command("export")(export)
 app.command("info")(info)
 app.command("reproduce")(reproduce)
+app.command("stylize")(stylize)
 app.command("reconstruct")(vae_cli.reconstruct)
 app.command("interpolate")(vae_cli.interpolate)
 
