@@ -71,7 +71,7 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_vae.backend:VAE",
             schema=VAE_SCHEMA,
-            capabilities=Capabilities(trainable=True, conditional=False, exportable=False),
+            capabilities=Capabilities(trainable=True, conditional=False, exportable=True),
         ),
         BackendSpec(
             id="cvae",
@@ -83,6 +83,6 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_vae.backend:CVAE",
             schema=CVAE_SCHEMA,
-            capabilities=Capabilities(trainable=True, conditional=True, exportable=False),
+            capabilities=Capabilities(trainable=True, conditional=True, exportable=True),
         ),
     ]

@@ -140,3 +140,24 @@ def test_generate_prefers_a_checked_export_and_reproduce_matches(registry, tmp_p
         generation.generate_to_folder(model, tmp_path / "n", count=1, device="cpu", runtime="onnx")
     with pytest.raises(UserError, match="not the model"):
         reproduce(torch_run.files[0], tmp_path / "wrong.png")
+
+
+@pytest.mark.parametrize("backend", ["vae", "cvae"])
+def test_vae_exports_decoder_and_encoder(tmp_path, monkeypatch, backend, single_torch_thread):
+    import genstudio_vae
+
+    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
+                     extra=[("vae", genstudio_vae)])
+    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    spec = found.backend(backend)
+    config = spec.schema.resolve({"resolution": 32, "channels": 1, "latent_dim": 4, "width": 4,
+                                  **({"num_classes": 3} if backend == "cvae" else {})})
+    save_model(tmp_path / "m", spec, config, spec.load().build(config).state_dict())
+    record = export_model(tmp_path / "m")
+    assert set(record["graphs"]) == {"model", "encoder"}
+    assert record["graphs"]["encoder"]["outputs"] == ["mean", "logvar"]
+    assert all(g["max_abs_error"]["cpu"] < 1e-4 for g in record["graphs"].values())
+    assert (tmp_path / "m" / "model.encoder.onnx").is_file()
+    summary = generation.generate_to_folder(tmp_path / "m", tmp_path / "g", count=2, device="cpu",
+                                            label="1" if backend == "cvae" else None)
+    assert summary.runtime == "onnx"
