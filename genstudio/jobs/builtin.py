@@ -1,4 +1,4 @@
-"""The built-in job runners: train, generate, plugin-install. Each runs in the job's child process.
+"""The built-in job runners (train, generate, plugin-install, stylize-folder, export, eval), run in child processes.
 
 Every runner takes (params, progress, abort) and returns a JSON-safe dict (see genstudio.jobs.runners). Heavy
 imports happen inside the runner, so naming one costs nothing. Parameters mirror the CLI's options:
@@ -11,6 +11,12 @@ train:           backend, data, out (required); steps | epochs; resolution; batc
 generate:        model, out, count (required); seed, label, truncation, grid, batch_size, device, first_index,
                  overwrite (as genstudio.generation.generate_to_folder).
 plugin-install:  requirement (required); target, upgrade, no_build_isolation (as `genstudio plugins install`).
+stylize-folder:  model (a model folder or backend id), inputs (list of files/folders), out (required); style,
+                 strength, preserve_color, set, device, runtime, provider, recursive, pattern, fmt, quality,
+                 overwrite, max_size, tile, overlap, workers, report_file (as `genstudio stylize`). A retry
+                 skips every output already written (journal and provenance).
+export:          model (required); out, opset, fp16, check (as `genstudio export`).
+eval:            model, data (required); metrics, count, features, seed, k, batch_size, device, save.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ TRAIN_PARAMS = {"backend", "data", "out", "steps", "epochs", "resolution", "batc
 FIT_OPTIONS = {"checkpoint_every", "keep_checkpoints", "sample_every", "sample_count", "ema_decay", "grad_clip", "amp",
                "log_every", "deterministic"}
 GENERATE_OPTIONS = {"seed", "label", "truncation", "grid", "batch_size", "device", "first_index", "overwrite"}
+STYLIZE_PARAMS = {"model", "inputs", "out", "style", "strength", "preserve_color", "set", "device", "runtime",
+                  "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile", "overlap",
+                  "workers", "report_file", "resume"}
+EXPORT_PARAMS = {"model", "out", "opset", "fp16", "check"}
+EVAL_PARAMS = {"model", "data", "metrics", "count", "features", "seed", "k", "batch_size", "device", "save"}
 INSTALL_PARAMS = {"requirement", "target", "upgrade", "no_build_isolation"}
 
 
@@ -131,3 +142,38 @@ def run_plugin_install(params: dict[str, Any], progress: EventSink, abort: Abort
         raise UserError(f"pip installed {requirement!r}, but no new genstudio plugin was found")
     reporter.finish(f"added {', '.join(plugin['name'] for plugin in report['added_plugins'])}")
     return report
+
+
+def run_stylize_folder(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    """Stylize like `genstudio stylize`; returns the batch summary. Failed inputs are listed, not fatal."""
+    _check_params("stylize-folder", params, STYLIZE_PARAMS)
+    from pathlib import Path
+
+    from genstudio.batch.stylize import stylize_folder
+
+    options = {k: v for k, v in params.items() if k not in {"model", "inputs", "out", "set", "resume"}}
+    inputs = params["inputs"] if isinstance(params["inputs"], list) else [params["inputs"]]
+    model = str(params["model"])
+    if Path(model).expanduser().exists():
+        model = str(Path(model).expanduser().resolve())
+    summary = stylize_folder(model, [str(Path(i).expanduser().resolve()) for i in inputs], params["out"],
+                             assignments=list(params.get("set") or []), progress=progress, abort=abort, **options)
+    if summary.cancelled:
+        raise Cancelled("stylize-folder")
+    return summary.to_dict()
+
+
+def run_export(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    _check_params("export", params, EXPORT_PARAMS)
+    from genstudio.export import export_model
+
+    return export_model(params["model"], **{k: v for k, v in params.items() if k != "model"}, progress=progress)
+
+
+def run_eval(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    _check_params("eval", params, EVAL_PARAMS)
+    from genstudio.metrics.model_eval import evaluate_model
+
+    return evaluate_model(params["model"], params["data"], **{k: v for k, v in params.items()
+                                                             if k not in {"model", "data"}},
+                          progress=progress, abort=abort)

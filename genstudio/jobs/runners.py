@@ -59,9 +59,13 @@ _BUILTIN = [
                required=("model", "out", "count"), path_params=("model", "out"), uses_gpu=True),
     RunnerSpec("plugin-install", "genstudio.jobs.builtin:run_plugin_install", "Install a plugin with pip.",
                required=("requirement",), path_params=("target",)),
-    RunnerSpec("stylize-folder", None, "Stylize a folder of images (no runner yet).", uses_gpu=True),
-    RunnerSpec("export", None, "Export a model to ONNX (no runner yet).", uses_gpu=False),
-    RunnerSpec("eval", None, "Evaluate a model (no runner yet).", uses_gpu=True),
+    RunnerSpec("stylize-folder", "genstudio.jobs.builtin:run_stylize_folder", "Stylize files and folders.",
+               required=("model", "inputs", "out"), path_params=("out", "style", "report_file"), uses_gpu=True,
+               resumable=True),
+    RunnerSpec("export", "genstudio.jobs.builtin:run_export", "Export a model to ONNX (parity checked).",
+               required=("model",), path_params=("model", "out"), uses_gpu=False),
+    RunnerSpec("eval", "genstudio.jobs.builtin:run_eval", "Evaluate a model against real images.",
+               required=("model", "data"), path_params=("model", "data"), uses_gpu=True),
 ]
 _registry: dict[str, RunnerSpec] = {spec.kind: spec for spec in _BUILTIN}
 

@@ -57,15 +57,16 @@ def test_add_list_show_move_cancel_retry_pause(cli):
     with pytest.raises(UserError, match="no job with id 99"):
         cli("cancel", "99")
     kinds = {kind["kind"]: kind for kind in json.loads(cli("kinds", "--json"))["kinds"]}
-    assert kinds["train"]["runner"] and kinds["train"]["resumable"] and kinds["eval"]["runner"] is None
+    assert kinds["train"]["runner"] and kinds["train"]["resumable"] and kinds["eval"]["runner"]
+    assert kinds["stylize-folder"]["resumable"] and kinds["export"]["runner"]
 
 
 def test_worker_command_runs_the_queue_and_reports_failures(run_cli):
-    assert run_cli("jobs", "add", "eval", "--param", "model=m").returncode == 0
+    assert run_cli("jobs", "add", "eval", "--param", "model=m", "--param", "data=d").returncode == 0
     bad = run_cli("jobs", "add", "nope")
     assert bad.returncode == 2 and "unknown job kind 'nope'" in bad.stderr
     result = run_cli("jobs", "worker", "--once", "--json")
     assert result.returncode == 1, result.stderr  # a job failed
     report = json.loads(result.stdout)
     assert [(job["kind"], job["status"]) for job in report["jobs"]] == [("eval", "failed")]
-    assert "has no runner" in report["jobs"][0]["error"]
+    assert "model.json" in report["jobs"][0]["error"]  # the model folder does not exist: a one-line error

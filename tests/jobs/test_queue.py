@@ -51,7 +51,7 @@ def test_add_checks_kind_and_params_and_makes_paths_absolute(queue, tmp_path, mo
     assert job.params["data"] == str(tmp_path / "shapes") and job.params["out"] == str(tmp_path / "model")
     assert not job.uses_gpu  # device=cpu
     assert queue.get(queue.add("train", {"backend": "dcgan", "data": "a", "out": "b"})).uses_gpu
-    assert queue.get(queue.add("eval", {"model": "m"})).status == "queued"  # no runner yet, still queueable
+    assert queue.get(queue.add("eval", {"model": "m", "data": "d"})).status == "queued"
 
 
 def test_workers_take_jobs_by_priority_then_position(queue):

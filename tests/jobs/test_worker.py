@@ -56,8 +56,14 @@ def test_errors_are_one_line_and_kinds_without_runner_fail_clearly(queue, make_w
     user = queue.add("test-fail", {"user": True})
     bug = queue.add("test-fail", {"user": False})
     exit_code = queue.add("test-crash", {"mode": "exit"})
-    no_runner = queue.add("export", {"model": "m"})
-    make_worker().run(once=True)
+    from genstudio.jobs import register_runner, unregister_runner
+
+    register_runner("test-no-runner", None, description="queueable, not runnable")
+    try:
+        no_runner = queue.add("test-no-runner", {})
+        make_worker().run(once=True)
+    finally:
+        unregister_runner("test-no-runner")
     assert queue.get(user).error == "the input folder is empty"
     assert queue.get(bug).error == "RuntimeError: a bug in a runner"
     assert "Traceback" in queue.get(bug).log_tail  # bugs keep their traceback, in the log
