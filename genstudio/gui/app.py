@@ -1,0 +1,51 @@
+"""Starting the app: the QApplication, a style, the main window, and a last-resort error handler."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from genstudio.errors import UserError
+
+
+def _install_excepthook(window) -> None:
+    """Errors escaping a slot: a UserError goes to the status bar; a bug shows its message and keeps the app."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if isinstance(value, UserError):
+            window.show_message(str(value), 15000)
+            return
+        traceback.print_exception(kind, value, tb)
+        try:
+            window.show_message(f"internal error: {kind.__name__}: {value} (details on the console)", 20000)
+        except Exception:
+            previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+def run(argv: list[str] | None = None) -> int:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from genstudio.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("genstudio")
+    app.setOrganizationName("genstudio")
+    from genstudio.gui.settings_dialog import THEME_KEY, apply_theme
+    from genstudio.settings import Settings
+
+    try:
+        apply_theme(str(Settings.load().get(THEME_KEY, "light")))
+        window = MainWindow()
+    except UserError as exc:
+        QMessageBox.critical(None, "genstudio", str(exc))
+        return 2
+    previous = sys.excepthook
+    _install_excepthook(window)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        sys.excepthook = previous

@@ -1,0 +1,156 @@
+"""Qt-free: what the canvas shows. A list of images (pixels or files, each with its provenance), a selection and
+a layout mode; views subscribe with `subscribe(callback)` and re-read on each event.
+
+Events (strings): "reset" (the whole list changed), "added" (images appended), "selection", "mode".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from genstudio.errors import UserError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+Mode = Literal["grid", "single", "split"]
+MAX_DROPPED = 500  # images taken from one dropped folder
+
+
+@dataclass
+class CanvasImage:
+    """One image on the canvas: pixels (H x W x C uint8) and/or the file it came from, plus its provenance."""
+
+    title: str
+    pixels: np.ndarray | None = None
+    path: Path | None = None
+    record: dict[str, Any] | None = None  # the genstudio provenance record, when known
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> CanvasImage:
+        from genstudio.provenance import read_provenance
+
+        path = Path(path)
+        return cls(path.name, None, path, read_provenance(path))
+
+    def describe(self) -> str:
+        """Provenance as readable text (or where the image came from, when it carries none)."""
+        import json
+
+        lines = [self.title]
+        if self.path is not None:
+            lines.append(str(self.path))
+        if self.record:
+            lines.append(json.dumps(self.record, indent=2, sort_keys=True, default=str))
+        else:
+            lines.append("No genstudio provenance in this image.")
+        return "\n".join(lines)
+
+
+class CanvasContent:
+    """The canvas's images, selection (index or None) and mode."""
+
+    def __init__(self) -> None:
+        self.images: list[CanvasImage] = []
+        self.selected: int | None = None
+        self.mode: Mode = "grid"
+        self.split_pair: tuple[int, int] | None = None  # (before, after) indices in split mode
+        self._listeners: list[Callable[[str], None]] = []
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        self._listeners.append(callback)
+
+    def _emit(self, event: str) -> None:
+        for callback in list(self._listeners):
+            callback(event)
+
+    def set_images(self, images: Iterable[CanvasImage]) -> None:
+        self.images = list(images)
+        self.selected = None
+        self.split_pair = None
+        if self.mode == "split":
+            self.mode = "grid"
+        self._emit("reset")
+
+    def add(self, images: Iterable[CanvasImage]) -> None:
+        images = list(images)
+        if images:
+            self.images.extend(images)
+            self._emit("added")
+
+    def clear(self) -> None:
+        self.set_images([])
+
+    def select(self, index: int | None) -> None:
+        if index is not None and not 0 <= index < len(self.images):
+            index = None
+        if index != self.selected:
+            self.selected = index
+            self._emit("selection")
+
+    @property
+    def current(self) -> CanvasImage | None:
+        return self.images[self.selected] if self.selected is not None else None
+
+    def set_mode(self, mode: Mode) -> None:
+        if mode == "single" and not self.images:
+            mode = "grid"
+        if mode == "single" and self.selected is None:
+            self.selected = 0
+        if mode != self.mode:
+            self.mode = mode
+            self._emit("mode")
+
+    def compare(self, before: int, after: int) -> None:
+        """Split view: `before` left of the divider, `after` right of it."""
+        for index in (before, after):
+            if not 0 <= index < len(self.images):
+                raise UserError("pick two images on the canvas to compare")
+        self.split_pair = (before, after)
+        self.mode = "split"
+        self._emit("mode")
+
+
+def images_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Image files among dropped paths: files as they are, folders searched (sorted, up to MAX_DROPPED)."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found += [Path(root) / name for name in sorted(files) if name.lower().endswith(IMAGE_SUFFIXES)]
+                if len(found) >= MAX_DROPPED:
+                    break
+        elif path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            found.append(path)
+    return found[:MAX_DROPPED]
+
+
+def save_image(image: CanvasImage, target: str | Path) -> Path:
+    """Save as PNG (with its provenance record) or, for other suffixes, a plain copy of the pixels."""
+    from PIL import Image
+
+    from genstudio.provenance import write_png
+
+    target = Path(target)
+    if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+        target = target.with_suffix(".png")
+    pixels = image.pixels
+    if pixels is None and image.path is not None:
+        with Image.open(image.path) as opened:
+            pixels = np.asarray(opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P") else "RGB"))
+    if pixels is None:
+        raise UserError("this image has no pixels to save")
+    if target.suffix.lower() == ".png" and image.record:
+        write_png(target, pixels, image.record, overwrite=True)
+    else:
+        from genstudio.provenance import to_pil
+
+        to_pil(pixels).save(target)
+    return target

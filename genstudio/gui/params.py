@@ -1,0 +1,384 @@
+"""The parameters dock: a form built from a backend's config schema, and the generation options.
+
+`SchemaForm` knows nothing of any backend: each `ConfigField` becomes a spin box (int), a number box (float), a
+check box (bool), a combo box (choice) or a line edit (str), with its range and its help text as the tooltip.
+`values()` returns a dict that `schema.resolve` accepts.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from genstudio.schema import ConfigField, ConfigSchema
+
+INT_LIMIT = 2**31 - 1
+MAX_SEED = 2**31 - 1
+
+
+def _decimals(item: ConfigField) -> int:
+    """Enough decimals to show the default and the bounds (learning rates need 4-6)."""
+    numbers = [abs(v) for v in (item.default, item.min, item.max) if isinstance(v, (int, float)) and v]
+    smallest = min(numbers) if numbers else 1.0
+    decimals = 2
+    while decimals < 8 and round(smallest, decimals) != smallest:
+        decimals += 1
+    return decimals
+
+
+def editor_for(item: ConfigField) -> QWidget:
+    """The input widget of one config field, showing its default."""
+    if item.type == "int":
+        widget: QWidget = QSpinBox()
+        widget.setRange(int(item.min) if item.min is not None else -INT_LIMIT,
+                        int(item.max) if item.max is not None else INT_LIMIT)
+        widget.setValue(int(item.default))
+    elif item.type == "float":
+        widget = QDoubleSpinBox()
+        widget.setDecimals(_decimals(item))
+        widget.setRange(item.min if item.min is not None else -1e12, item.max if item.max is not None else 1e12)
+        widget.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        widget.setValue(float(item.default))
+    elif item.type == "bool":
+        widget = QCheckBox()
+        widget.setChecked(bool(item.default))
+    elif item.type == "choice":
+        widget = QComboBox()
+        widget.addItems(list(item.choices))
+        widget.setCurrentText(str(item.default))
+    else:
+        widget = QLineEdit(str(item.default))
+    tip = item.help
+    if item.type in ("int", "float") and (item.min is not None or item.max is not None):
+        low = "−∞" if item.min is None else f"{item.min:g}"
+        high = "∞" if item.max is None else f"{item.max:g}"
+        tip += f"\nRange: {low} … {high}."
+    widget.setToolTip(f"{tip}\nDefault: {item.default}. (setting: {item.name})")
+    widget.setObjectName(f"field_{item.name}")
+    return widget
+
+
+def read_editor(item: ConfigField, widget: QWidget) -> Any:
+    if item.type == "int":
+        return widget.value()
+    if item.type == "float":
+        return float(widget.value())
+    if item.type == "bool":
+        return widget.isChecked()
+    if item.type == "choice":
+        return widget.currentText()
+    return widget.text()
+
+
+def write_editor(item: ConfigField, widget: QWidget, value: Any) -> None:
+    if item.type in ("int", "float"):
+        widget.setValue(value)
+    elif item.type == "bool":
+        widget.setChecked(bool(value))
+    elif item.type == "choice":
+        widget.setCurrentText(str(value))
+    else:
+        widget.setText(str(value))
+
+
+class SchemaForm(QWidget):
+    """A form over one ConfigSchema."""
+
+    changed = Signal()
+
+    def __init__(self, schema: ConfigSchema, parent=None):
+        super().__init__(parent)
+        self.schema = schema
+        self.editors: dict[str, QWidget] = {}
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        if not len(schema):
+            layout.addRow(QLabel("This backend has no settings."))
+        for item in schema:
+            editor = editor_for(item)
+            label = QLabel(item.title.capitalize())
+            label.setToolTip(editor.toolTip())
+            layout.addRow(label, editor)
+            self.editors[item.name] = editor
+            for signal in ("valueChanged", "toggled", "currentTextChanged", "textChanged"):
+                if hasattr(editor, signal):
+                    getattr(editor, signal).connect(self.changed)
+                    break
+
+    def values(self) -> dict[str, Any]:
+        return {item.name: read_editor(item, self.editors[item.name]) for item in self.schema}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if name in self.editors:
+                write_editor(self.schema.field(name), self.editors[name], value)
+
+    def set_read_only(self, read_only: bool, reason: str = "") -> None:
+        for editor in self.editors.values():
+            editor.setEnabled(not read_only)
+        self.setToolTip(reason if read_only else "")
+
+
+class GenerationOptions(QWidget):
+    """Seed (lock / randomise), count, class label (conditional models) and truncation."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QFormLayout(self)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, MAX_SEED)
+        self.seed.setToolTip("Image i of a seed is always the same image: note the seed to make it again.")
+        self.lock = QCheckBox("lock")
+        self.lock.setToolTip("Keep this seed for the next Generate; unlocked, each Generate draws a new seed.")
+        self.shuffle = QToolButton()
+        self.shuffle.setText("⟳")
+        self.shuffle.setToolTip("Draw a new random seed now.")
+        self.shuffle.clicked.connect(self.randomise)
+        row = QHBoxLayout()
+        row.addWidget(self.seed, 1)
+        row.addWidget(self.shuffle)
+        row.addWidget(self.lock)
+        layout.addRow("Seed", row)
+        self.count = QSpinBox()
+        self.count.setRange(1, 256)
+        self.count.setValue(16)
+        self.count.setToolTip("How many images to generate onto the canvas.")
+        layout.addRow("Count", self.count)
+        self.label = QComboBox()
+        self.label.setToolTip("The class to draw; 'all classes' cycles through them.")
+        self.label_row = QLabel("Class")
+        layout.addRow(self.label_row, self.label)
+        self.truncation = QDoubleSpinBox()
+        self.truncation.setRange(0.0, 1.0)
+        self.truncation.setSingleStep(0.05)
+        self.truncation.setValue(1.0)
+        self.truncation.setToolTip("Truncation ψ: 1 draws freely; lower values trade variety for typical images "
+                                   "(latents pulled toward the mean).")
+        layout.addRow("Truncation", self.truncation)
+        self.set_classes([])
+        self._rng = random.Random()
+
+    def randomise(self) -> int:
+        self.seed.setValue(self._rng.randrange(0, 100000))
+        return self.seed.value()
+
+    def seed_for_run(self, first_run: bool = False) -> int:
+        """The seed to use now: a fresh one unless locked (the first run keeps what the box shows)."""
+        if not self.lock.isChecked() and not first_run:
+            self.randomise()
+        return self.seed.value()
+
+    def set_classes(self, names: list[str]) -> None:
+        self.label.clear()
+        if names:
+            self.label.addItem("all classes", None)
+            for index, name in enumerate(names):
+                self.label.addItem(name, index)
+        self.label.setVisible(bool(names))
+        self.label_row.setVisible(bool(names))
+
+    def chosen_label(self) -> int | None:
+        return self.label.currentData() if self.label.count() else None
+
+    def options(self) -> dict[str, Any]:
+        return {"seed": self.seed.value(), "count": self.count.value(), "label": self.chosen_label(),
+                "truncation": round(self.truncation.value(), 4)}
+
+
+class StyleOptions(QWidget):
+    """For stylizers: the content image (a file, or the image selected on the canvas), the style image with a
+    preview, strength and output size."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        from pathlib import Path
+
+        from PySide6.QtCore import Qt
+
+        self._path_type = Path
+        layout = QFormLayout(self)
+        content_row = QHBoxLayout()
+        self.content_label = QLabel("selected canvas image")
+        self.content_label.setWordWrap(True)
+        self.content_button = QToolButton()
+        self.content_button.setText("File…")
+        self.content_button.setToolTip("Stylize an image file instead of the image selected on the canvas.")
+        self.content_button.clicked.connect(self._pick_content)
+        content_row.addWidget(self.content_label, 1)
+        content_row.addWidget(self.content_button)
+        layout.addRow("Content", content_row)
+        style_row = QHBoxLayout()
+        self.style_preview = QLabel("none")
+        self.style_preview.setFixedSize(72, 72)
+        self.style_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.style_preview.setStyleSheet("background: #1c1e22; color: #aab0b8;")
+        self.style_button = QPushButton("Style image…")
+        self.style_button.clicked.connect(self._pick_style)
+        style_row.addWidget(self.style_preview)
+        style_row.addWidget(self.style_button, 1)
+        self.style_label = QLabel("Style")
+        layout.addRow(self.style_label, style_row)
+        strength_row = QHBoxLayout()
+        self.use_strength = QCheckBox()
+        self.use_strength.setToolTip("Unticked: the backend's own default strength.")
+        self.strength = QDoubleSpinBox()
+        self.strength.setRange(0.0, 10.0)
+        self.strength.setSingleStep(0.1)
+        self.strength.setValue(1.0)
+        self.strength.setEnabled(False)
+        self.strength.setToolTip("How strongly the style is applied (0: the content unchanged).")
+        self.use_strength.toggled.connect(self.strength.setEnabled)
+        strength_row.addWidget(self.use_strength)
+        strength_row.addWidget(self.strength, 1)
+        layout.addRow("Strength", strength_row)
+        self.max_size = QSpinBox()
+        self.max_size.setRange(0, 4096)
+        self.max_size.setSingleStep(64)
+        self.max_size.setSpecialValueText("backend default")
+        self.max_size.setValue(384)
+        self.max_size.setToolTip("Longer side of the output in pixels; smaller is much faster.")
+        layout.addRow("Max size", self.max_size)
+        self.content_path = None
+        self.style_path = None
+
+    def _pick_content(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Content image", "", "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
+        if path:
+            self.set_content(path)
+
+    def _pick_style(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Style image", "", "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
+        if path:
+            self.set_style(path)
+
+    def set_content(self, path) -> None:
+        self.content_path = self._path_type(path) if path else None
+        self.content_label.setText(self.content_path.name if self.content_path else "selected canvas image")
+
+    def set_style(self, path) -> None:
+        from PySide6.QtCore import Qt
+
+        from genstudio.gui.qimages import load_pixmap
+
+        self.style_path = self._path_type(path) if path else None
+        pixmap = load_pixmap(path, max_side=72) if path else None
+        if pixmap is not None and not pixmap.isNull():
+            self.style_preview.setPixmap(pixmap.scaled(72, 72, Qt.AspectRatioMode.KeepAspectRatio))
+        else:
+            self.style_preview.clear()
+            self.style_preview.setText("none")
+        self.style_button.setToolTip(str(path) if path else "")
+
+    def set_needs_style(self, needs: bool) -> None:
+        for widget in (self.style_label, self.style_preview, self.style_button):
+            widget.setVisible(needs)
+
+    def options(self) -> dict[str, Any]:
+        return {"content": self.content_path, "style": self.style_path,
+                "strength": round(self.strength.value(), 4) if self.use_strength.isChecked() else None,
+                "max_size": self.max_size.value() or None}
+
+
+class ParametersPanel(QWidget):
+    """The right dock: what is selected, its schema form, the generation options and the Generate button."""
+
+    generate_requested = Signal()
+    stylize_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout
+
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: 600; font-size: 13px;")
+        layout.addWidget(self.title)
+        self.subtitle = QLabel()
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setStyleSheet("color: palette(mid);")
+        layout.addWidget(self.subtitle)
+        self.settings_box = QGroupBox("Backend settings")
+        box_layout = QVBoxLayout(self.settings_box)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        from PySide6.QtCore import Qt
+
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(300)
+        box_layout.addWidget(self.scroll)
+        layout.addWidget(self.settings_box, 1)
+        self.options_box = QGroupBox("Generate")
+        options_layout = QVBoxLayout(self.options_box)
+        self.options = GenerationOptions()
+        options_layout.addWidget(self.options)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.generate_requested)
+        options_layout.addWidget(self.generate_button)
+        layout.addWidget(self.options_box)
+        self.style_box = QGroupBox("Stylize")
+        style_layout = QVBoxLayout(self.style_box)
+        self.style = StyleOptions()
+        style_layout.addWidget(self.style)
+        self.stylize_button = QPushButton("Stylize")
+        self.stylize_button.clicked.connect(self.stylize_requested)
+        style_layout.addWidget(self.stylize_button)
+        layout.addWidget(self.style_box)
+        self.style_box.hide()
+        self.form: SchemaForm | None = None
+        self.show_empty()
+
+    def show_empty(self) -> None:
+        self.title.setText("Nothing selected")
+        self.subtitle.setText("Pick a backend or a trained model in the library on the left.")
+        self.form = None
+        self.scroll.setWidget(QLabel("  No settings to show."))
+        self.set_generate_enabled(False, "Pick a backend or a trained model in the library first.")
+
+    def show_schema(self, title: str, subtitle: str, schema: ConfigSchema, values: dict[str, Any] | None = None,
+                    read_only_reason: str = "") -> SchemaForm:
+        self.title.setText(title)
+        self.subtitle.setText(subtitle)
+        self.form = SchemaForm(schema)
+        if values:
+            self.form.set_values(values)
+        if read_only_reason:
+            self.form.set_read_only(True, read_only_reason)
+        self.scroll.setWidget(self.form)
+        return self.form
+
+    def show_stylizer(self, stylizer: bool, needs_style: bool = True) -> None:
+        """Stylizers get the Stylize box instead of the Generate box."""
+        self.options_box.setVisible(not stylizer)
+        self.style_box.setVisible(stylizer)
+        self.style.set_needs_style(needs_style)
+
+    def set_stylize_enabled(self, enabled: bool, reason: str = "") -> None:
+        self.stylize_button.setEnabled(enabled)
+        self.stylize_button.setToolTip(reason or "Stylize the content image; input and result open in a "
+                                       "before/after split on the canvas.")
+
+    def set_generate_enabled(self, enabled: bool, reason: str = "") -> None:
+        self.generate_button.setEnabled(enabled)
+        self.generate_button.setToolTip(reason or "Generate images onto the canvas (Ctrl+G).")

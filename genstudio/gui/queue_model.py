@@ -1,0 +1,346 @@
+"""The queue dock: a table model adapting `JobQueue` (Qt-free, SQLite) and the thin panel over it.
+
+The model re-reads the queue only when `JobQueue.last_change()` moves (polled by a QTimer), so an idle app does
+one tiny query per tick. Rows are jobs in the order they were added; `Job` objects are the row data.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from genstudio.errors import UserError
+from genstudio.jobs import FAILED, INTERRUPTED, QUEUED, RUNNING, Job, JobQueue
+from genstudio.jobs.model import FINISHED, RETRYABLE, WAITING
+
+COLUMNS = ("Job", "Kind", "What", "Status", "Progress", "ETA", "Details")
+PROGRESS_COLUMN = 4
+STATUS_COLORS = {RUNNING: "#3d8bfd", QUEUED: "#8a8f98", "paused": "#c9a227", "done": "#2e9e5b", FAILED: "#d9534f",
+                 "cancelled": "#8a8f98", INTERRUPTED: "#e08a1e"}
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def details(job: Job) -> str:
+    """The task, key numbers or the error: what a user wants to see at a glance."""
+    if job.error:
+        return job.error
+    parts = [job.task] if job.task and job.status == RUNNING else []
+    for key, value in job.stats.items():
+        if isinstance(value, float):
+            parts.append(f"{key} {value:.3g}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            parts.append(f"{key} {value}")
+    if job.status == "done" and job.result:
+        out = job.result.get("out") or job.result.get("out_dir")
+        if out:
+            parts.append(f"→ {out}")
+    return " · ".join(parts[:6])
+
+
+class QueueModel(QAbstractTableModel):
+    """Rows: the queue's jobs. `refresh()` re-reads when the queue changed (or always, with force=True)."""
+
+    jobs_changed = Signal()
+
+    def __init__(self, queue: JobQueue, parent=None):
+        super().__init__(parent)
+        self.queue = queue
+        self.jobs: list[Job] = []
+        self._seen_change = -1.0
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Re-read the queue if it changed; True when it did."""
+        change = self.queue.last_change()
+        if not force and change == self._seen_change:
+            return False
+        self._seen_change = change
+        jobs = self.queue.list()
+        if [job.id for job in jobs] == [job.id for job in self.jobs]:
+            self.jobs = jobs
+            if jobs:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(jobs) - 1, len(COLUMNS) - 1))
+        else:
+            self.beginResetModel()
+            self.jobs = jobs
+            self.endResetModel()
+        self.jobs_changed.emit()
+        return True
+
+    def tick(self) -> None:
+        """Called every second: re-read on change, else just repaint the ETA of running jobs."""
+        if not self.refresh():
+            for row, job in enumerate(self.jobs):
+                if job.status == RUNNING:
+                    self.dataChanged.emit(self.index(row, 5), self.index(row, 5))
+
+    def job(self, row: int) -> Job | None:
+        return self.jobs[row] if 0 <= row < len(self.jobs) else None
+
+    def row_of(self, job_id: int) -> int | None:
+        return next((row for row, job in enumerate(self.jobs) if job.id == job_id), None)
+
+    # Qt's model interface
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.jobs)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        job = self.jobs[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.UserRole:
+            return job
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return str(job.id)
+            if column == 1:
+                return job.kind
+            if column == 2:
+                return job.summary
+            if column == 3:
+                return job.status + (" (stopping)" if job.cancel_requested and job.status == RUNNING else "")
+            if column == PROGRESS_COLUMN:
+                fraction = job.fraction
+                return "" if fraction is None else f"{fraction * 100:.0f}%"
+            if column == 5:
+                return format_eta(job.eta_seconds(time.time()))
+            if column == 6:
+                return details(job)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3:
+            return QColor(STATUS_COLORS.get(job.status, "#8a8f98"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tail = "\n".join(job.log_tail.splitlines()[-12:])
+            return f"{job.summary}\n{job.error or ''}\n{tail}".strip()
+        return None
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws the progress column as a progress bar."""
+
+    def paint(self, painter, option, index) -> None:
+        job = index.data(Qt.ItemDataRole.UserRole)
+        fraction = job.fraction if job is not None else None
+        if fraction is None:
+            return super().paint(painter, option, index)
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(fraction * 1000)
+        bar.text = f"{fraction * 100:.0f}%"
+        bar.textVisible = True
+        bar.state = option.state
+        QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+class QueuePanel(QWidget):
+    """The bottom dock: the jobs table and what can be done to the selected job and the queue."""
+
+    open_training = Signal(object)  # a train Job, to show in the training view
+    open_results = Signal(object)  # a finished generate Job, whose images go on the canvas
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, model: QueueModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        buttons = QHBoxLayout()
+        self.pause_button = QPushButton("Pause queue")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Paused: the running job finishes, no new job starts.")
+        self.pause_button.toggled.connect(self._toggle_pause)
+        self.cancel_button = QPushButton("Cancel")
+        self.retry_button = QPushButton("Retry / resume")
+        self.up_button = QPushButton("▲")
+        self.up_button.setToolTip("Run this waiting job earlier.")
+        self.down_button = QPushButton("▼")
+        self.down_button.setToolTip("Run this waiting job later.")
+        self.hold_button = QPushButton("Hold")
+        self.hold_button.setToolTip("Hold a queued job back (or release a held one).")
+        self.remove_button = QPushButton("Remove")
+        self.view_button = QPushButton("Training view")
+        self.log_button = QPushButton("Log")
+        self.log_button.setToolTip("The selected job's output (pip, training messages, errors).")
+        self.status_label = QLabel()
+        self.status_label.setStyleSheet("color: palette(mid);")
+        for button, slot in ((self.cancel_button, self.cancel), (self.retry_button, self.retry),
+                             (self.up_button, lambda: self.move(-1)), (self.down_button, lambda: self.move(1)),
+                             (self.hold_button, self.hold), (self.remove_button, self.remove),
+                             (self.view_button, self._open_training), (self.log_button, self.show_log)):
+            button.clicked.connect(slot)
+        for widget in (self.pause_button, self.cancel_button, self.retry_button, self.up_button, self.down_button,
+                       self.hold_button, self.remove_button, self.view_button, self.log_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self.table = QTableView()
+        self.table.setModel(model)
+        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 44), (1, 90), (3, 90), (4, 120), (5, 70), (6, 280)):
+            self.table.setColumnWidth(column, width)
+        self.table.doubleClicked.connect(self._open_job)
+        layout.addWidget(self.table)
+        self.empty_label = QLabel("No jobs yet. Train… queues a training run here; it keeps running in the "
+                                  "background and survives restarts.")
+        self.empty_label.setStyleSheet("color: palette(mid); padding: 6px;")
+        layout.addWidget(self.empty_label)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        model.jobs_changed.connect(self._update_buttons)
+        model.modelReset.connect(self._update_buttons)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.model.tick)
+        self.timer.start()
+        self._update_buttons()
+
+    def selected_job(self) -> Job | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.job(rows[0].row()) if rows else None
+
+    def select_job(self, job_id: int) -> None:
+        row = self.model.row_of(job_id)
+        if row is not None:
+            self.table.selectRow(row)
+
+    def _update_buttons(self) -> None:
+        job = self.selected_job()
+        status = job.status if job else None
+        self.cancel_button.setEnabled(status in (*WAITING, RUNNING) and not (job and job.cancel_requested))
+        self.retry_button.setEnabled(status in RETRYABLE)
+        self.up_button.setEnabled(status in WAITING)
+        self.down_button.setEnabled(status in WAITING)
+        self.hold_button.setEnabled(status in WAITING)
+        self.hold_button.setText("Release" if status == "paused" else "Hold")
+        self.remove_button.setEnabled(status in FINISHED)
+        self.view_button.setEnabled(job is not None and job.kind == "train")
+        self.log_button.setEnabled(job is not None)
+        paused = self.model.queue.paused
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.setText("Resume queue" if paused else "Pause queue")
+        self.pause_button.blockSignals(False)
+        self.empty_label.setVisible(not self.model.jobs)
+        counts: dict[str, int] = {}
+        for item in self.model.jobs:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        text = ", ".join(f"{n} {status}" for status, n in counts.items() if status in (RUNNING, QUEUED, "paused"))
+        self.status_label.setText(("Queue paused · " if paused else "") + text)
+
+    def _act(self, action) -> None:
+        job = self.selected_job()
+        if job is None:
+            return
+        try:
+            action(job)
+        except UserError as exc:
+            self.message.emit(str(exc))
+        self.model.refresh(force=True)
+        self.select_job(job.id)
+
+    def cancel(self) -> None:
+        self._act(lambda job: self.model.queue.cancel(job.id))
+
+    def retry(self) -> None:
+        self._act(lambda job: self.model.queue.retry(job.id))
+
+    def hold(self) -> None:
+        self._act(lambda job: self.model.queue.release(job.id) if job.status == "paused"
+                  else self.model.queue.hold(job.id))
+
+    def remove(self) -> None:
+        self._act(lambda job: self.model.queue.remove(job.id))
+
+    def move(self, delta: int) -> None:
+        def action(job: Job) -> None:
+            order = [item.id for item in self.model.queue.pending()]
+            place = order.index(job.id) + 1 + delta
+            self.model.queue.move(job.id, to=max(1, min(len(order), place)))
+        self._act(action)
+
+    def _toggle_pause(self, paused: bool) -> None:
+        self.model.queue.pause() if paused else self.model.queue.resume()
+        self.model.refresh(force=True)
+
+    def log_text(self, job: Job) -> str:
+        """The job's full log when its file is still there, else the tail kept in the database."""
+        from pathlib import Path
+
+        if job.log_path and Path(job.log_path).is_file():
+            try:
+                return Path(job.log_path).read_text(encoding="utf-8", errors="replace")[-200_000:]
+            except OSError:
+                pass
+        return job.log_tail or "(no output yet)"
+
+    def show_log(self):
+        from PySide6.QtWidgets import QDialog, QPlainTextEdit
+
+        job = self.selected_job()
+        if job is None:
+            return None
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Job {job.id} ({job.kind}) · {job.status}")
+        dialog.resize(820, 480)
+        text = QPlainTextEdit(dialog)
+        text.setReadOnly(True)
+        text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        header = f"{job.summary}\n" + (f"error: {job.error}\n" if job.error else "") + "\n"
+        text.setPlainText(header + self.log_text(job))
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        dialog.show()
+        return dialog
+
+    def _open_job(self, *args) -> None:
+        job = self.selected_job()
+        if job is not None and job.kind == "generate" and job.result:
+            self.open_results.emit(job)
+        else:
+            self._open_training()
+
+    def _open_training(self, *args) -> None:
+        job = self.selected_job()
+        if job is not None and job.kind == "train":
+            self.open_training.emit(job)

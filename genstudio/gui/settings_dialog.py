@@ -1,0 +1,148 @@
+"""Settings: the device the app generates and trains on, the models and output folders, where pretrained weights
+(VGG19, Inception) are, and the theme. Everything is saved in the genstudio settings file (shared with the CLI).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from genstudio.devices import DEVICE_CHOICES
+from genstudio.gui import library_data
+from genstudio.settings import Settings
+
+DEVICE_KEY = "gui.device"
+OUTPUT_KEY = "gui.output_folder"
+THEME_KEY = "gui.theme"
+THEMES = ("light", "dark")
+
+
+def app_device() -> str:
+    return str(Settings.load().get(DEVICE_KEY, "auto"))
+
+
+def weights_settings(registry: Any) -> dict[str, str]:
+    """setting key -> description, for every pretrained network an installed backend can use."""
+    found: dict[str, str] = {}
+    for spec in registry.backends.values():
+        for ref in spec.capabilities.pretrained_weights:
+            if ref.setting:
+                users = found.get(ref.setting, f"{ref.name} ({ref.filename}) for")
+                found[ref.setting] = f"{users} {spec.id},"
+    found.setdefault("weights.inception", "Inception v3 features for FID/KID,")
+    return {key: text.rstrip(",") for key, text in found.items()}
+
+
+def apply_theme(theme: str) -> None:
+    """Fusion with the light default palette or a dark one."""
+    app = QApplication.instance()
+    if app is None:
+        return
+    app.setStyle("Fusion")
+    if theme != "dark":
+        app.setPalette(app.style().standardPalette())
+        return
+    palette = QPalette()
+    colors = {QPalette.ColorRole.Window: "#2b2d31", QPalette.ColorRole.WindowText: "#e3e5e8",
+              QPalette.ColorRole.Base: "#1e1f22", QPalette.ColorRole.AlternateBase: "#26282c",
+              QPalette.ColorRole.Text: "#e3e5e8", QPalette.ColorRole.Button: "#34363b",
+              QPalette.ColorRole.ButtonText: "#e3e5e8", QPalette.ColorRole.Highlight: "#3d8bfd",
+              QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#1e1f22",
+              QPalette.ColorRole.ToolTipText: "#e3e5e8", QPalette.ColorRole.Mid: "#8a8f98",
+              QPalette.ColorRole.PlaceholderText: "#8a8f98"}
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#70747c"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#70747c"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#70747c"))
+    app.setPalette(palette)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, registry: Any, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.resize(640, 360)
+        settings = Settings.load()
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICE_CHOICES))
+        self.device.setCurrentText(str(settings.get(DEVICE_KEY, "auto")))
+        self.device.setToolTip("Where Generate, Stylize and new training runs compute: auto picks a GPU if there "
+                               "is one.")
+        form.addRow("Device", self.device)
+        self.models = self._folder_row(form, "Models folder", str(library_data.models_folder()),
+                                       "The library lists models found here; new training runs are saved here.")
+        self.output = self._folder_row(form, "Output folder", str(settings.get(OUTPUT_KEY, "")),
+                                       "Where Save… proposes to put images (empty: your home folder).")
+        self.weights: dict[str, QLineEdit] = {}
+        for key, text in weights_settings(registry).items():
+            self.weights[key] = self._file_row(form, key, str(settings.get(key, "")),
+                                               f"{text}. Empty: the torch hub cache.")
+        self.theme = QComboBox()
+        self.theme.addItems(list(THEMES))
+        self.theme.setCurrentText(str(settings.get(THEME_KEY, "light")))
+        form.addRow("Theme", self.theme)
+        layout.addLayout(form)
+        note = QLabel(f"Saved in {settings.path}")
+        note.setStyleSheet("color: palette(mid);")
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _folder_row(self, form: QFormLayout, label: str, value: str, tip: str) -> QLineEdit:
+        return self._row(form, label, value, tip, folder=True)
+
+    def _file_row(self, form: QFormLayout, label: str, value: str, tip: str) -> QLineEdit:
+        return self._row(form, label, value, tip, folder=False)
+
+    def _row(self, form: QFormLayout, label: str, value: str, tip: str, folder: bool) -> QLineEdit:
+        row = QHBoxLayout()
+        edit = QLineEdit(value)
+        edit.setToolTip(tip)
+        browse = QPushButton("Browse…")
+
+        def pick() -> None:
+            path = (QFileDialog.getExistingDirectory(self, label, edit.text()) if folder
+                    else QFileDialog.getOpenFileName(self, label, edit.text())[0])
+            if path:
+                edit.setText(path)
+
+        browse.clicked.connect(pick)
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        form.addRow(label, row)
+        return edit
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {DEVICE_KEY: self.device.currentText(), OUTPUT_KEY: self.output.text().strip(),
+                                  THEME_KEY: self.theme.currentText(),
+                                  library_data.MODELS_FOLDER_KEY: self.models.text().strip()}
+        values.update({key: edit.text().strip() for key, edit in self.weights.items()})
+        return values
+
+    def save(self) -> None:
+        settings = Settings.load()
+        for key, value in self.values().items():
+            if value or key in settings.values:
+                settings.values[key] = value
+        settings.set(THEME_KEY, self.theme.currentText())  # writes the file once, with everything
+        apply_theme(self.theme.currentText())
+        self.accept()

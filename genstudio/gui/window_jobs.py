@@ -1,0 +1,254 @@
+"""The main window's queued work and model folders: the job worker, Train…, other job kinds, plugin installs,
+training views and opening model folders. Mixed into MainWindow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog
+
+from genstudio.errors import UserError
+from genstudio.gui import library_data
+from genstudio.gui.content import CanvasImage
+from genstudio.gui.training_view import TrainingView
+from genstudio.jobs import Job, Worker
+
+
+class JobsMixin:
+    """Needs: queue, registry, selection, params, content, canvas, tabs, library, queue_model, queue_panel,
+    training_views, worker, relay, worker_label, show_message, show_error, reload_library."""
+
+    # ------------------------------------------------------------------ the job worker
+
+    def start_worker(self, quiet: bool = False) -> bool:
+        """Run the queue's jobs from this window; if another worker (a CLI one) owns the queue, show its jobs and
+        take over once it is gone (`adopt_queue`, polled)."""
+        from PySide6.QtCore import QTimer
+
+        self.worker = Worker(self.queue, on_job=self.relay.job_event.emit)
+        try:
+            self.worker.start()
+        except UserError as exc:
+            self.worker = None
+            self.worker_label.setText("jobs run by another worker")
+            self.worker_label.setToolTip(str(exc))
+            if not quiet:
+                self.show_message(f"{exc}: this window shows its jobs")
+            if self.adopt_timer is None:
+                self.adopt_timer = QTimer(self)
+                self.adopt_timer.setInterval(5000)
+                self.adopt_timer.timeout.connect(self.adopt_queue)
+            self.adopt_timer.start()
+            return False
+        if self.adopt_timer is not None:
+            self.adopt_timer.stop()
+        recovered = self.worker.recovered
+        self.worker_label.setText("job worker: running")
+        if recovered:
+            self.show_message(f"{len(recovered)} job(s) were interrupted when the app last stopped: select one in "
+                              "the queue and press Retry / resume")
+        self.queue_model.refresh(force=True)
+        return True
+
+    def adopt_queue(self) -> bool:
+        """Start this window's worker once the other worker has stopped."""
+        if self.worker is not None or self.queue.worker_pid() is not None:
+            return False
+        return self.start_worker(quiet=True)
+
+    def _job_event(self, job: Job) -> None:
+        self.queue_model.refresh(force=True)
+        if job.status in ("done", "failed", "cancelled", "interrupted"):
+            self.show_message(f"job {job.id} ({job.kind}) {job.status}" + (f": {job.error}" if job.error else ""))
+            if job.kind in ("train", "plugin-install"):
+                self.reload_library(rediscover=job.kind == "plugin-install")
+            if job.kind == "generate" and job.status == "done":
+                self.show_message(f"job {job.id} generated its images: double-click it in the queue to see them")
+
+    def show_job_results(self, job: Job) -> int:
+        """Put a finished generate job's images on the canvas; returns how many."""
+        files = [path for path in (job.result or {}).get("files", []) if Path(path).is_file()]
+        self.content.set_images(CanvasImage.from_file(path) for path in files)
+        self.tabs.setCurrentWidget(self.canvas)
+        return len(files)
+
+    # ------------------------------------------------------------------ models, training, jobs
+
+    def open_model_folder(self, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "Open a model folder")
+        if not folder:
+            return
+        entry = library_data.read_entry(folder)
+        if entry.error or not (entry.backend or (Path(folder) / "metrics.jsonl").is_file()):
+            self.show_error(entry.error or f"{folder} is not a model folder (no model.json)")
+            return
+        library_data.remember_folder(folder)
+        self.reload_library()
+        self.library.select_model(folder)
+
+    def choose_models_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Models folder", str(library_data.models_folder()))
+        if folder:
+            library_data.set_models_folder(folder)
+            self.reload_library()
+
+    def train(self) -> int | None:
+        from genstudio.gui.train_dialog import TrainDialog
+
+        backend, config = None, None
+        if self.selection is not None and self.selection[1] is not None:
+            backend = self.selection[1].id
+            if self.selection[0] == "backend" and self.params.form is not None:
+                config = self.params.form.values()
+        dialog = TrainDialog(self.registry, backend, config, parent=self)
+        if dialog.exec() != TrainDialog.DialogCode.Accepted:
+            return None
+        return self.queue_train(dialog.params)
+
+    def queue_train(self, params: dict[str, Any]) -> int | None:
+        try:
+            job_id = self.queue.add("train", params)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        Path(params["out"]).mkdir(parents=True, exist_ok=True)
+        library_data.remember_folder(params["out"])
+        self.queue_model.refresh(force=True)
+        self.queue_panel.select_job(job_id)
+        self.open_training_view(params["out"], f"Training {params['backend']} (job {job_id})")
+        self.reload_library()
+        self.show_message(f"queued training job {job_id}: {params['backend']} → {params['out']}")
+        return job_id
+
+    def kind_blocker(self, kind: str) -> str:
+        """'' when a stylize-folder / export / eval job can be queued for the selection, else why not."""
+        from genstudio.jobs import runner_spec
+
+        if runner_spec(kind).target is None:
+            return "not available yet (no job runner for this kind is installed)"
+        if self.selection is None or self.selection[1] is None:
+            return "pick a model in the library first"
+        where, spec, _ = self.selection
+        if kind == "stylize-folder":
+            if spec.kind.value != "stylizer":
+                return "pick a stylizer backend or model in the library"
+            if spec.capabilities.trainable and where != "model":
+                return f"{spec.name} needs a trained model: pick one in the library"
+            return ""
+        if where != "model":
+            return "pick a trained model in the library"
+        if kind == "export" and not spec.capabilities.exportable:
+            return f"{spec.name} has no ONNX export recipe"
+        if kind == "eval" and spec.kind.value not in ("generator", "autoencoder"):
+            return "evaluation compares generated images with a dataset: pick a generator model"
+        return ""
+
+    def job_params(self, kind: str, folder: str) -> dict[str, Any]:
+        """Parameters of a stylize-folder / export / eval job for the selection; `folder`: the input images
+        (stylize) or the real images (eval)."""
+        where, spec, entry = self.selection
+        params: dict[str, Any] = {"model": str(entry.folder) if where == "model" else spec.id}
+        if kind == "stylize-folder":
+            style = self.params.style.options()
+            out = Path(folder).with_name(Path(folder).name + "-stylized")
+            params.update({"inputs": [folder], "out": str(out)})
+            if style["style"] is not None:
+                params["style"] = str(style["style"])
+            for name in ("strength", "max_size"):
+                if style[name] is not None:
+                    params[name] = style[name]
+            if where != "model" and self.params.form is not None:
+                defaults = spec.schema.defaults()
+                params["set"] = [f"{key}={value}" for key, value in self.params.form.values().items()
+                                 if value != defaults[key]]
+        elif kind == "eval":
+            params["data"] = folder
+        return params
+
+    def queue_kind(self, kind: str, folder: str | None = None) -> int | None:
+        """Queue a stylize-folder / export / eval job for the selected backend or model."""
+        reason = self.kind_blocker(kind)
+        if reason:
+            self.show_message(reason)
+            return None
+        if kind in ("stylize-folder", "eval") and folder is None:
+            title = "Folder of images to stylize" if kind == "stylize-folder" else "Real images to compare with"
+            folder = QFileDialog.getExistingDirectory(self, title)
+            if not folder:
+                return None
+        try:
+            job_id = self.queue.add(kind, self.job_params(kind, folder or ""))
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        self.queue_model.refresh(force=True)
+        self.queue_panel.select_job(job_id)
+        self.show_message(f"queued {kind} job {job_id}: see the queue")
+        return job_id
+
+    def open_training_view(self, folder: str | Path, title: str = "") -> TrainingView:
+        folder = Path(folder).resolve()
+        view = self.training_views.get(folder)
+        if view is None:
+            view = TrainingView(folder, title)
+            self.training_views[folder] = view
+            self.tabs.addTab(view, f"Training · {folder.name}")
+        self.tabs.setCurrentWidget(view)
+        return view
+
+    def open_training_job(self, job: Job) -> None:
+        self.open_training_view(job.params["out"], f"Training {job.params.get('backend', '')} (job {job.id})")
+
+    def open_training_selected(self) -> None:
+        if self.selection is not None and self.selection[0] in ("model", "folder"):
+            self.open_training_view(self.selection[2].folder)
+
+    def _close_tab(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if isinstance(widget, TrainingView):
+            widget.stop()
+            self.training_views.pop(widget.folder, None)
+            self.tabs.removeTab(index)
+            widget.deleteLater()
+
+    # ------------------------------------------------------------------ dialogs
+
+    def open_settings(self):
+        from genstudio.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.registry, self)
+        dialog.accepted.connect(self.reload_library)
+        dialog.open()
+        return dialog
+
+    def open_plugin_manager(self):
+        from genstudio.gui.plugin_manager import PluginManagerDialog
+
+        dialog = PluginManagerDialog(self)
+        dialog.plugins_changed.connect(lambda: self.reload_library(rediscover=True))
+        dialog.install_requested.connect(self.queue_plugin_install)
+        dialog.show()
+        return dialog
+
+    def queue_plugin_install(self, requirement: str) -> int | None:
+        try:
+            job_id = self.queue.add("plugin-install", {"requirement": requirement})
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        self.queue_model.refresh(force=True)
+        return job_id
+
+    def open_latent_explorer(self):
+        from genstudio.gui.latent import LatentExplorer
+
+        source = self.current_source()
+        if source is None or self._generate_blocker():
+            self.show_message(self._generate_blocker())
+            return None
+        explorer = LatentExplorer(source, self.content, self.params.options.chosen_label(), parent=self)
+        explorer.send_to_canvas.connect(self.content.set_images)
+        explorer.show()
+        self.explorers.append(explorer)
+        return explorer
