@@ -23,6 +23,10 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed for weights, data order and samples."),
     assignments: list[str] = SET_OPTION,
+    style: Path | None = typer.Option(None, "--style", help="Style image (fast-style: config style_image)."),
+    styles: Path | None = typer.Option(None, "--styles", help="Folder of style images (adain: config style_dir)."),
+    vgg_weights: Path | None = typer.Option(None, "--vgg-weights",
+                                            help="VGG19 file for style losses (config vgg_weights)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -41,6 +45,8 @@ def train(
         if "resolution" not in spec.schema:
             raise UserError(f"backend {backend!r} has no resolution setting")
         config = spec.schema.resolve({**config, "resolution": resolution})
+    config = _path_options(spec, config, {"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights})
+    extra = _backend_extra(spec, config)  # before reading the data: missing pretrained weights fail fast
     image_side = config.get("resolution", resolution or 64)
     channels = config.get("channels", 3)
 
@@ -62,6 +68,8 @@ def train(
                           device=device, resume=resume, progress=bar, abort=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)
+    if extra:
+        _record_extra(out, extra)
     if as_json:
         print_json(summary.__dict__)
         return
@@ -70,3 +78,32 @@ def train(
     console.print(f"{state}: {summary.steps} steps in {summary.seconds:.1f}s ({summary.images_per_second:.0f} img/s)"
                   f" on {summary.device}; {losses}", highlight=False)
     console.print(f"model: {summary.model_dir}", highlight=False)
+
+
+_PATH_OPTIONS = {"style_image": "--style", "style_dir": "--styles", "vgg_weights": "--vgg-weights"}
+
+
+def _path_options(spec, config: dict, paths: dict[str, Path | None]) -> dict:
+    """Put the path options into the config fields of the same meaning; a backend without the field refuses."""
+    values = dict(config)
+    for name, path in paths.items():
+        if path is None:
+            continue
+        if name not in spec.schema:
+            raise UserError(f"backend {spec.id!r} takes no {_PATH_OPTIONS[name]}")
+        values[name] = str(path.expanduser().resolve())
+    return spec.schema.resolve(values)
+
+
+def _backend_extra(spec, config: dict) -> dict:
+    """What the backend records in model.json besides its weights (e.g. the loss network's name and hash), from
+    its optional `model_extra(config)`; locating pretrained weights there makes a missing file an early error."""
+    model_extra = getattr(spec.load(), "model_extra", None)
+    return dict(model_extra(config)) if callable(model_extra) else {}
+
+
+def _record_extra(out: Path, extra: dict) -> None:
+    from genstudio.models import CARD_FILE, read_card, update_card
+
+    if (out / CARD_FILE).is_file():
+        update_card(out, extra={**read_card(out).extra, **extra})

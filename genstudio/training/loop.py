@@ -185,7 +185,8 @@ def _finish(run: Run, meter: Meter) -> dict[str, Any]:
         run.out_dir, run.spec, run.config, module.state_dict(),
         data=report.to_dict() if hasattr(report, "to_dict") else None,
         metrics=held_out_metrics,
-        extra={"class_names": list(run.data.class_names), "steps": run.step},
+        extra={"class_names": list(run.data.class_names), "steps": run.step,
+               **(run.task.model_extra() if callable(getattr(run.task, "model_extra", None)) else {})},
     )
     return held_out_metrics
 

@@ -1,0 +1,68 @@
+"""The fast-style stylizer: one trained transformer network (`transformer.TransformerNet`) for one style.
+
+Its state_dict is the network's alone; the style image and the VGG19 it was trained against are recorded in the
+model's config and model.json. `export_onnx` writes the network for onnxruntime (the legacy TorchScript-based
+exporter: it needs no onnxscript), with dynamic batch, height and width.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from genstudio.errors import UserError
+from genstudio_style.images import finish, fit_size, to_batch, to_output
+from genstudio_style.transformer import TransformerNet
+
+ONNX_OPSET = 17
+
+
+class FastStylizer(nn.Module):
+    """`stylize(content)`: one forward pass of the trained network."""
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self.config = dict(config)
+        self.net = TransformerNet(config["size"])
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """N x 3 x H x W in [0, 1] -> N x 3 x H x W (unclamped)."""
+        return self.net(images)
+
+    @torch.no_grad()
+    def stylize(
+        self,
+        content: Any,  # PIL image, C x H x W tensor in [0, 1], or an image path
+        style: Any = None,  # must be None: the style is the one the network was trained on
+        *,
+        strength: float | None = None,  # pixel-space blend with the content; None: the config's
+        preserve_color: bool | None = None,  # None: the config's
+        max_size: int | None = None,  # longer side of the output; None keeps the content's size
+    ) -> Any:
+        """The stylised image, the same type as `content` (PIL in, PIL out; tensor in, 3 x H x W tensor out)."""
+        if style is not None:
+            raise UserError("fast-style is trained for one style and takes no style image; use adain or gatys "
+                            "for an arbitrary style")
+        strength = self.config["strength"] if strength is None else float(strength)
+        preserve = self.config["preserve_color"] if preserve_color is None else bool(preserve_color)
+        batch, as_pil = to_batch(content, "content")
+        batch = fit_size(batch, max_size).to(next(self.parameters()).device)
+        return to_output(finish(self.net(batch), batch, strength, preserve), as_pil)
+
+
+def export_onnx(module: FastStylizer, path: str | Path, sample_size: int = 256) -> Path:
+    """Write the network (input "content", output "stylized", both N x 3 x H x W, dynamic) to `path`."""
+    import warnings
+
+    path = Path(path)
+    net = module.net.eval().cpu()
+    example = torch.rand(1, 3, sample_size, sample_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on the size-dependent padding branch
+        torch.onnx.export(net, example, str(path), dynamo=False, opset_version=ONNX_OPSET,
+                          input_names=["content"], output_names=["stylized"],
+                          dynamic_axes={"content": {0: "n", 2: "h", 3: "w"}, "stylized": {0: "n", 2: "h", 3: "w"}})
+    return path
