@@ -32,6 +32,19 @@ class FastStylizer(nn.Module):
         """N x 3 x H x W in [0, 1] -> N x 3 x H x W (unclamped)."""
         return self.net(images)
 
+    def export_graphs(self) -> list:
+        """genstudio's export recipe: the network alone (content -> image, any batch and size); strength and
+        colour preservation run after it (`postprocess`), as in `stylize`."""
+        from genstudio.export import ExportGraph, GraphInput
+
+        content = GraphInput("content", ("batch", 3, "height", "width"), sample="unit", size=64)
+        return [ExportGraph("model", self.net, [content], ["image"], {"image": {0: "batch", 2: "height", 3: "width"}})]
+
+    def postprocess(self, content: torch.Tensor, styled: torch.Tensor, *, strength: float,
+                    preserve_color: bool) -> torch.Tensor:
+        """What `stylize` does after the network, for outputs computed elsewhere (onnxruntime)."""
+        return finish(styled, content, strength, preserve_color)
+
     @torch.no_grad()
     def stylize(
         self,

@@ -161,3 +161,32 @@ def test_vae_exports_decoder_and_encoder(tmp_path, monkeypatch, backend, single_
     summary = generation.generate_to_folder(tmp_path / "m", tmp_path / "g", count=2, device="cpu",
                                             label="1" if backend == "cvae" else None)
     assert summary.runtime == "onnx"
+
+
+def test_fast_style_exports_and_stylizes_the_same_on_onnx(tmp_path, monkeypatch, single_torch_thread):
+    import genstudio_style
+    from PIL import Image
+
+    from genstudio.batch.stylize import stylize_folder
+
+    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
+                     extra=[("style", genstudio_style)])
+    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    spec = found.backend("fast-style")
+    config = spec.schema.resolve({"size": "lite"})
+    torch.manual_seed(0)
+    save_model(tmp_path / "m", spec, config, spec.load().build(config).state_dict())
+    record = export_model(tmp_path / "m")
+    assert record["graphs"]["model"]["inputs"] == ["content"]
+    (tmp_path / "in").mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)).save(tmp_path / "in" / "odd.png")
+    on_onnx = stylize_folder(str(tmp_path / "m"), [tmp_path / "in"], tmp_path / "o", strength=0.7)
+    on_torch = stylize_folder(str(tmp_path / "m"), [tmp_path / "in"], tmp_path / "t", strength=0.7, runtime="torch")
+    assert on_onnx.written == on_torch.written == 1
+    a = np.asarray(Image.open(tmp_path / "o" / "odd.png"), dtype=int)
+    b = np.asarray(Image.open(tmp_path / "t" / "odd.png"), dtype=int)
+    assert a.shape == (45, 70, 3) and np.abs(a - b).max() <= 1
+    from genstudio.provenance import read_provenance
+
+    assert read_provenance(tmp_path / "o" / "odd.png")["runtime"] == "onnx"

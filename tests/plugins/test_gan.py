@@ -48,7 +48,7 @@ def test_descriptors(registry):
         assert spec.loader == f"genstudio_gan.backend:{backend.upper()}"
         assert (spec.plugin, spec.plugin_version) == ("gan", genstudio_gan.__version__)
         caps = spec.capabilities
-        assert (caps.trainable, caps.conditional, caps.exportable) == (True, conditional, False)
+        assert (caps.trainable, caps.conditional, caps.exportable) == (True, conditional, True)
         assert all(item.help for item in spec.schema)
         defaults = spec.schema.defaults()
         assert defaults["loss"] == "nonsaturating" and defaults["n_critic"] == 1 and defaults["r1_gamma"] == 0.0
