@@ -30,6 +30,26 @@ class DataInfo:
     class_names: tuple[str, ...] = ()
     size: int = 0  # number of training images
 
+    def check_config(self, backend: str, config: dict[str, Any], conditional: bool = False) -> None:
+        """UserError (one line) when `config` does not describe these images: resolution, channels and, for a
+        conditional backend, the number of classes (at least 2)."""
+        from genstudio.errors import UserError
+
+        if "resolution" in config and self.resolution != config["resolution"]:
+            raise UserError(f"{backend}: the images are {self.resolution} x {self.resolution} but the config says "
+                            f"resolution={config['resolution']}")
+        if "channels" in config and self.channels != config["channels"]:
+            raise UserError(f"{backend}: the images have {self.channels} channel(s) but the config says "
+                            f"channels={config['channels']} (pass --set channels={self.channels})")
+        if not conditional:
+            return
+        if self.num_classes < 2:
+            raise UserError(f"{backend} needs a dataset with at least 2 class subfolders; this one has "
+                            f"{self.num_classes}")
+        if self.num_classes != config["num_classes"]:
+            raise UserError(f"{backend}: the dataset has {self.num_classes} classes but the config says "
+                            f"num_classes={config['num_classes']} (pass --set num_classes={self.num_classes})")
+
 
 @runtime_checkable
 class StepContext(Protocol):

@@ -62,25 +62,8 @@ class GANBackend:
             minibatch_std=config["minibatch_std"],
         )
 
-    def check_data(self, config: dict[str, Any], data) -> None:
-        """The config must describe the dataset the runtime found (it sets these from the data beforehand)."""
-        if data.resolution != config["resolution"]:
-            raise UserError(f"{self.variant}: the images are {data.resolution} x {data.resolution} but the config "
-                            f"says resolution={config['resolution']}")
-        if data.channels != config["channels"]:
-            raise UserError(f"{self.variant}: the images have {data.channels} channel(s) but the config says "
-                            f"channels={config['channels']}")
-        if self.variant != "cgan":
-            return
-        if data.num_classes < 2:
-            raise UserError("cgan needs a dataset with at least 2 class subfolders; "
-                            f"this one has {data.num_classes}")
-        if data.num_classes != config["num_classes"]:
-            raise UserError(f"cgan: the dataset has {data.num_classes} classes but the config says "
-                            f"num_classes={config['num_classes']}")
-
     def create_training(self, config: dict[str, Any], data, device: torch.device) -> GANTask:
-        self.check_data(config, data)
+        data.check_config(self.variant, config, conditional=self.variant == "cgan")
         generator = self.build(config).to(device)
         discriminator = self.build_discriminator(config).to(device)
         return GANTask(generator, discriminator, config)

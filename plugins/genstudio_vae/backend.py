@@ -52,24 +52,8 @@ class VAEBackend:
             gaussian_std=config["gaussian_std"],
         )
 
-    def check_data(self, config: dict[str, Any], data) -> None:
-        """The config must describe the dataset the runtime found."""
-        if data.resolution != config["resolution"]:
-            raise UserError(f"{self.variant}: the images are {data.resolution} x {data.resolution} but the config "
-                            f"says resolution={config['resolution']}")
-        if data.channels != config["channels"]:
-            raise UserError(f"{self.variant}: the images have {data.channels} channel(s) but the config says "
-                            f"channels={config['channels']}")
-        if not self.conditional:
-            return
-        if data.num_classes < 2:
-            raise UserError(f"cvae needs a dataset with at least 2 class subfolders; this one has {data.num_classes}")
-        if data.num_classes != config["num_classes"]:
-            raise UserError(f"cvae: the dataset has {data.num_classes} classes but the config says "
-                            f"num_classes={config['num_classes']} (pass --set num_classes={data.num_classes})")
-
     def create_training(self, config: dict[str, Any], data, device: torch.device) -> VAETask:
-        self.check_data(config, data)
+        data.check_config(self.variant, config, conditional=self.conditional)
         return VAETask(self.build(config).to(device), config)
 
 
