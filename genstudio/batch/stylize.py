@@ -21,6 +21,8 @@ from genstudio.batch.pipeline import BatchSummary, Processor, run_batch
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink
 
+ONNX_BATCH = 8  # images of one size per onnxruntime call (the torch path runs one image at a time)
+
 
 def _load(model_or_backend: str, assignments: list[str], device: torch.device):
     """(spec, module, card or None) for a model folder or an untrainable backend id."""
@@ -120,7 +122,7 @@ def stylize_folder(
         )
 
     processor = Processor(f"Stylizing with {spec.id}", run, record,
-                          max_batch=8 if runtime_used == "onnx" else 1,
+                          max_batch=ONNX_BATCH if runtime_used == "onnx" else 1,
                           tileable=bool(getattr(module, "fully_convolutional", True)))
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)
 
