@@ -37,7 +37,7 @@ def _median_ms(fn, repeats: int) -> float:
 
 
 def _small_config(spec) -> dict:
-    wanted = {"resolution": 32, "channels": 3, "size": "lite", "features": "random"}
+    wanted = {"resolution": 32, "channels": 3, "size": "lite", "decoder": "lite", "features": "random"}
     return {k: v for k, v in wanted.items() if k in spec.schema}
 
 

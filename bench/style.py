@@ -17,10 +17,12 @@ What it measures:
   (and the 7 styles for adain) for --train-steps steps of 2 images at 64 px (a 2-core CPU shared with other
   work allows no more; the quality checks run at --quality-size, 128 px by default, for the same reason); gatys
   optimises each image in 2 scales (--gatys-steps, then half as many at full size);
-- speed at 512 x 512 on this CPU (2 torch threads): seconds per image for fast-style (standard, lite), adain
-  (standard and lite decoders, style encoded at 256 px) and gatys (one step including the target pass, and 150
-  times that: an upper bound for the default), and fast-style lite through onnxruntime (images/s, target >= 5).
-  Other processes share the CPU, so these timings are upper bounds; the JSON records the load average;
+- speed at 512 x 512 on this CPU (2 threads), seconds per image, in PyTorch eager and through onnxruntime after
+  `genstudio export` (the product's inference path, parity checked): fast-style (standard, lite), adain
+  (standard and lite decoders, style encoded at 256 px on every call) and, eager only, gatys (one step including
+  the target pass, and 150 times that: an upper bound for the default). Targets: fast-style lite >= 5 images/s
+  through onnxruntime; fast-style and adain under 2 s. Other processes may share the CPU, so these timings are
+  upper bounds; the JSON records the load average;
 - a sheet image (content, style, gatys, fast-style, adain per row) in --out.
 """
 
@@ -114,44 +116,66 @@ def seconds_per_image(fn, repeats: int = 2) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def onnx_images_per_second(module, size: int, threads: int, seconds: float = 4.0) -> float:
-    import onnxruntime as ort
-    from genstudio_style.fast_style import export_onnx
+def onnx_seconds_per_image(folder: Path, size: int, threads: int) -> dict:
+    """A model folder through the product's path: `genstudio export` (parity checked), then onnxruntime's CPU
+    provider on one size x size content image (and, for adain, a size x size style scaled as stylize does: the
+    style is encoded on every call, as for a new style)."""
+    import numpy as np
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = export_onnx(module, Path(folder) / "fast-style-lite.onnx")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    x = torch.rand(1, 3, size, size).numpy()
-    session.run(None, {"content": x})
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        session.run(None, {"content": x})
-        count += 1
-    return count / (time.perf_counter() - start)
+    from genstudio.export import export_model
+    from genstudio.models import load_model
+    from genstudio.onnx_runtime import open_session
+
+    record = export_model(folder)
+    module = load_model(folder).module
+    session = open_session(folder / record["graphs"]["model"]["file"], "cpu", threads=threads, cache=False)
+    feeds = {"content": torch.rand(1, 3, size, size).numpy()}
+    if "style" in session.input_names:
+        feeds["style"] = module.prepare_style(torch.rand(3, size, size)).numpy()
+    if "alpha" in session.input_names:
+        feeds["alpha"] = np.ones(1, np.float32)
+    return {"seconds": round(seconds_per_image(lambda: session.run(feeds), repeats=3), 3),
+            "parity_max_abs_error": record["graphs"]["model"]["max_abs_error"]["cpu"]}
 
 
-def speed(fast_lite, adain_lite, threads: int) -> dict:
-    from genstudio_style.backend import ADAIN, FAST_STYLE, GATYS
+def speed(fast_dir: Path, adain_dir: Path, work: Path, threads: int) -> dict:
+    from genstudio_style.api import load_stylizer
+    from genstudio_style.backend import GATYS
 
+    from genstudio.models import save_model
     from genstudio.plugins import get_registry
 
     registry = get_registry()
     x = torch.rand(3, 512, 512)
     style = torch.rand(3, 512, 512)
-    fast_standard = FAST_STYLE.build(registry.backend("fast-style").schema.resolve({"size": "standard"})).eval()
-    adain_standard = ADAIN.build(registry.backend("adain").schema.resolve({"features": "random"})).eval()
+    fresh = {}  # the standard sizes, untrained (speed does not depend on training)
+    for backend, config in (("fast-style", {"size": "standard"}), ("adain", {"features": "random"})):
+        spec = registry.backend(backend)
+        resolved = spec.schema.resolve(config)
+        fresh[backend] = _fresh(work / f"{backend}-standard")
+        save_model(fresh[backend], spec, resolved, spec.load().build(resolved).state_dict())
+    fast_lite, adain_lite = load_stylizer(fast_dir), load_stylizer(adain_dir)
+    fast_standard, adain_standard = load_stylizer(fresh["fast-style"]), load_stylizer(fresh["adain"])
     gatys = GATYS.build(registry.backend("gatys").schema.resolve({"features": "random"}))
     step = seconds_per_image(lambda: gatys.stylize(x, style, steps=1), repeats=1)  # + the one-off target pass
+    lite_onnx = onnx_seconds_per_image(fast_dir, 512, threads)
     return {
-        "fast_style_standard_s": seconds_per_image(lambda: fast_standard.stylize(x)),
-        "fast_style_lite_s": seconds_per_image(lambda: fast_lite.stylize(x)),
-        "fast_style_lite_onnxruntime_images_per_s": onnx_images_per_second(fast_lite, 512, threads),
-        "adain_standard_decoder_s": seconds_per_image(lambda: adain_standard.stylize(x, style)),
-        "adain_lite_decoder_s": seconds_per_image(lambda: adain_lite.stylize(x, style)),
-        "gatys_one_step_s": step,
-        "gatys_default_150_steps_s_upper_bound": step * 150,
+        "torch_eager": {
+            "fast_style_standard_s": seconds_per_image(lambda: fast_standard.stylize(x)),
+            "fast_style_lite_s": seconds_per_image(lambda: fast_lite.stylize(x)),
+            "adain_standard_decoder_s": seconds_per_image(lambda: adain_standard.stylize(x, style)),
+            "adain_lite_decoder_s": seconds_per_image(lambda: adain_lite.stylize(x, style)),
+            "gatys_one_step_s": step,
+            "gatys_default_150_steps_s_upper_bound": step * 150,
+        },
+        "onnxruntime": {
+            "fast_style_standard": onnx_seconds_per_image(fresh["fast-style"], 512, threads),
+            "fast_style_lite": {**lite_onnx, "images_per_s": round(1 / lite_onnx["seconds"], 2),
+                                "target_images_per_s": 5},
+            "adain_standard_decoder": onnx_seconds_per_image(fresh["adain"], 512, threads),
+            "adain_lite_decoder": onnx_seconds_per_image(adain_dir, 512, threads),
+            "target_seconds_fast_style_and_adain": 2.0,
+        },
     }
 
 
@@ -217,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     sheet = args.out / "sheet.png"
     write_sheet(sheet, [[contents[n], styles[style], gatys_out[(n, style)], fast_out[(n, style)],
                          adain_out[(n, style)]] for n in contents])
-    result["speed_512px"] = speed(fast, adain, args.threads)
+    result["speed_512px"] = speed(fast_dir, adain_dir, args.out, args.threads)
     print(json.dumps({
         "features": "random (seeded VGG19; lower-quality offline mode: no ImageNet VGG19 on this machine)",
         "measured_with": f"independent random VGG19, seed {MEASURE_SEED}: content {CONTENT_LAYER}, "

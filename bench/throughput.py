@@ -11,9 +11,13 @@ For each fast-style size (fresh weights: speed does not depend on training):
 - **pipeline**: `stylize_folder` over --count JPEG photos on disk (decode, batch, infer, encode, provenance,
   journal, atomic writes): images/s and its ratio to the bare loop.
 
-The fp32 peak is nominal: cores x clock (from /proc/cpuinfo) x FLOPs per cycle per core (--flops-per-cycle,
-default 32: two 256-bit FMA pipes, as on AMD Zen 3/4 and Intel client cores; 64 on Intel cores with two 512-bit
-FMA units). A large SGEMM through torch is timed next to it as a check on the nominal figure.
+The fp32 peak: the larger of the nominal figure, cores x clock (from /proc/cpuinfo) x FLOPs per cycle per core
+(--flops-per-cycle, default 32: two 256-bit FMA pipes, as on AMD Zen 3/4 and Intel client cores; 64 on Intel
+cores with two 512-bit FMA units), and what a large SGEMM through torch reaches: a virtual machine reports its
+base clock while the cores may run faster, and a peak below what a GEMM achieves would flatter every fraction.
+
+The pipeline runs twice into fresh folders: "cold" (what a user's run costs: onnxruntime's first batches fill its
+memory arena) and "warm" (the session already open and run); the ratio to the bare loop is reported for both.
 
 Inputs are crops of shared/data/content (or --content DIR), resized to --side x --side and saved as JPEG.
 """
@@ -154,12 +158,16 @@ def bench_size(size: str, photos: list[Path], work: Path, side: int, fmt: str, p
 
     profile = conv_profile(onnx_path, tensors[:1], runs=3)
 
-    # The whole pipeline, from files on disk to written outputs.
-    started = time.perf_counter()
-    summary = stylize_folder(str(folder), [photos[0].parent], work / f"out-{size}", runtime="onnx", provider="cpu",
-                             fmt=fmt)
-    pipeline_s = time.perf_counter() - started
-    pipeline_ips = summary.written / pipeline_s
+    # The whole pipeline, from files on disk to written outputs: cold, then warm (session cached and run).
+    runs = []
+    for attempt in ("cold", "warm"):
+        started = time.perf_counter()
+        summary = stylize_folder(str(folder), [photos[0].parent], work / f"out-{size}-{attempt}", runtime="onnx",
+                                 provider="cpu", fmt=fmt)
+        seconds = time.perf_counter() - started
+        runs.append({"images": summary.written, "failed": len(summary.failed), "seconds": round(seconds, 1),
+                     "images_per_s": round(summary.written / seconds, 2)})
+    cold, warm = runs
 
     def gflops(flop_count: float, seconds: float) -> float:
         return round(flop_count / seconds / 1e9, 1)
@@ -174,9 +182,9 @@ def bench_size(size: str, photos: list[Path], work: Path, side: int, fmt: str, p
         "convolutions": {"seconds_per_image": round(profile["conv_s"], 4), "gflops": conv_gflops,
                          "share_of_node_time": round(profile["conv_s"] / profile["nodes_s"], 3),
                          "node_seconds_by_op": profile["by_op_s"]},
-        "pipeline": {"images": summary.written, "failed": len(summary.failed), "seconds": round(pipeline_s, 1),
-                     "images_per_s": round(pipeline_ips, 2), "format": fmt},
-        "pipeline_over_bare": round(pipeline_ips / bare_ips, 3),
+        "pipeline": {"format": fmt, "cold": cold, "warm": warm},
+        "pipeline_over_bare": {"cold": round(cold["images_per_s"] / bare_ips, 3),
+                               "warm": round(warm["images_per_s"] / bare_ips, 3)},
         "targets": {"pipeline_over_bare_at_least": 0.9, "conv_fraction_of_peak_at_least": 0.5},
     }
     if peak:
@@ -197,16 +205,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     import onnxruntime
 
-    peak = nominal_peak(args.flops_per_cycle)
+    nominal, sgemm = nominal_peak(args.flops_per_cycle), sgemm_gflops()
+    peak = max(nominal.get("gflops", 0.0), sgemm)
     report: dict = {"benchmark": "stylize-folder-throughput-cpu", "count": args.count, "side": args.side,
-                    "onnxruntime": onnxruntime.__version__, "fp32_peak_nominal": peak,
-                    "sgemm_gflops_torch": sgemm_gflops(), "sizes": {}}
+                    "onnxruntime": onnxruntime.__version__, "fp32_peak_nominal": nominal,
+                    "sgemm_gflops_torch": sgemm, "fp32_peak_gflops": peak, "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         photos = make_inputs(args.content, work / "photos", args.count, args.side)
         for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:
             try:
-                report["sizes"][size] = bench_size(size, photos, work, args.side, args.format, peak.get("gflops"))
+                report["sizes"][size] = bench_size(size, photos, work, args.side, args.format, peak)
             except Exception as exc:  # one size's failure is reported, the other still runs
                 report["sizes"][size] = {"error": f"{type(exc).__name__}: {exc}"}
     return report

@@ -96,11 +96,16 @@ def stylize_folder(
         session = open_session(onnx_path, provider)
         device_text = session.describe()
 
+        constant_feeds: dict[str, np.ndarray] = {}
+        if "style" in session.input_names:  # arbitrary-style graphs: the style as the module prepares it
+            prepare = getattr(module, "prepare_style", None)
+            prepared = prepare(style_tensor) if callable(prepare) else style_tensor[None]
+            constant_feeds["style"] = np.ascontiguousarray(prepared.numpy(), dtype=np.float32)
+        if "alpha" in session.input_names:  # the strength applied inside the graph (AdaIN's feature blend)
+            constant_feeds["alpha"] = np.array([strength], dtype=np.float32)
+
         def run(batch: torch.Tensor) -> torch.Tensor:
-            feeds = {"content": batch.numpy()}
-            if "style" in session.input_names:
-                feeds["style"] = style_tensor[None].numpy()
-            result = torch.from_numpy(session.run(feeds)[0])
+            result = torch.from_numpy(session.run({"content": batch.numpy(), **constant_feeds})[0])
             return _blend(batch, result, strength, preserve_color, module)
     else:
         device_text = describe_device(torch_device)

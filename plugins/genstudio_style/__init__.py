@@ -161,7 +161,7 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_style.backend:ADAIN",
             schema=ADAIN_SCHEMA,
-            capabilities=Capabilities(trainable=True, exportable=False, needs_style_image=True,
+            capabilities=Capabilities(trainable=True, exportable=True, needs_style_image=True,
                                       pretrained_weights=needs_vgg),
         ),
     ]

@@ -74,17 +74,39 @@ class AdaINStylizer(nn.Module):
         return mean_std(self.encode(fit_size(style, self.config["style_size"])))
 
     def transfer(self, content: torch.Tensor, statistics: Sequence[tuple[torch.Tensor, torch.Tensor]],
-                 weights: Sequence[float], alpha: float) -> torch.Tensor:
+                 weights: Sequence[float], alpha: float | torch.Tensor) -> torch.Tensor:
         """Decode the weighted AdaIN of `content` (N x 3 x H x W, any size) towards the style statistics."""
         h, w = content.shape[-2:]
-        pad_h, pad_w = (-h) % 8, (-w) % 8  # three poolings: reflect-pad to a multiple of 8, crop after
-        if pad_h or pad_w:
-            content = F.pad(content, (0, pad_w, 0, pad_h), mode="reflect")
+        # three poolings: reflect-pad to a multiple of 8, crop after. Always padded (by 0 when already a multiple)
+        # so the ONNX trace keeps the amounts as functions of the input's size rather than one traced branch.
+        content = F.pad(content, (0, (8 - w % 8) % 8, 0, (8 - h % 8) % 8), mode="reflect")
         features = self.encode(content)
         pairs = zip(weights, statistics, strict=True)
         target = sum(weight * adain(features, mean, std) for weight, (mean, std) in pairs)
         target = alpha * target + (1 - alpha) * features
         return self.decoder(target)[..., :h, :w]
+
+    def prepare_style(self, style: torch.Tensor) -> torch.Tensor:
+        """A style image (3 x H x W or 1 x 3 x H x W in [0, 1]) as the ONNX graph's `style` input expects it:
+        scaled to `style_size`, as `style_statistics` does."""
+        return fit_size(style if style.dim() == 4 else style[None], self.config["style_size"])
+
+    def export_graphs(self) -> list:
+        """genstudio's export recipe: one graph with inputs content (N x 3 x H x W), style (1 x 3 x Hs x Ws, from
+        `prepare_style`) and alpha (1: the strength) and output image; colour preservation runs after it
+        (`postprocess`). One style per graph call; several-style interpolation stays on the torch path."""
+        from genstudio.export import ExportGraph, GraphInput
+
+        inputs = [GraphInput("content", ("batch", 3, "height", "width"), sample="unit", size=48),
+                  GraphInput("style", (1, 3, "style_height", "style_width"), sample="unit", size=40),
+                  GraphInput("alpha", (1,), sample="unit")]
+        return [ExportGraph("model", _OneStyleGraph(self), inputs, ["image"],
+                            {"image": {0: "batch", 2: "height", 3: "width"}})]
+
+    def postprocess(self, content: torch.Tensor, styled: torch.Tensor, *, strength: float,
+                    preserve_color: bool) -> torch.Tensor:
+        """What `stylize` does after the decoder, for outputs computed elsewhere (the strength went in as alpha)."""
+        return finish(styled, content, 1.0, preserve_color)
 
     @torch.no_grad()
     def stylize(
@@ -115,3 +137,15 @@ class AdaINStylizer(nn.Module):
         statistics = [self.style_statistics(to_batch(item, "style")[0].to(self.device)) for item in styles]
         out = self.transfer(content_batch, statistics, weights, alpha)
         return to_output(finish(out, content_batch, 1.0, preserve), as_pil)
+
+
+class _OneStyleGraph(nn.Module):
+    """(content, style, alpha) -> image: encoding, AdaIN towards one style, the alpha blend and decoding."""
+
+    def __init__(self, model: AdaINStylizer):
+        super().__init__()
+        self.model = model
+
+    def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        statistics = mean_std(self.model.encode(style))
+        return self.model.transfer(content, [statistics], [1.0], alpha.reshape(1, 1, 1, 1))

@@ -15,7 +15,7 @@ import torch
 from genstudio.errors import UserError
 from genstudio.fileio import sha256_file
 from genstudio_style.adain import AdaINStylizer
-from genstudio_style.fast_style import FastStylizer, export_onnx
+from genstudio_style.fast_style import FastStylizer
 from genstudio_style.gatys import GatysStylizer
 from genstudio_style.images import fit_size, to_batch
 from genstudio_style.train import AdaINTask, FastStyleTask, deepest_layer
@@ -31,8 +31,6 @@ class GatysBackend:
 
 class FastStyleBackend:
     """One transformer network per style image."""
-
-    export_onnx = staticmethod(export_onnx)
 
     def build(self, config: dict[str, Any]) -> FastStylizer:
         return FastStylizer(config)  # no VGG: a trained model runs without the loss network's weights

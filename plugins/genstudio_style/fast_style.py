@@ -1,13 +1,12 @@
 """The fast-style stylizer: one trained transformer network (`transformer.TransformerNet`) for one style.
 
 Its state_dict is the network's alone; the style image and the VGG19 it was trained against are recorded in the
-model's config and model.json. `export_onnx` writes the network for onnxruntime (the legacy TorchScript-based
-exporter: it needs no onnxscript), with dynamic batch, height and width.
+model's config and model.json. `export_graphs` is its ONNX recipe for `genstudio export`: the network alone,
+with dynamic batch, height and width.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,8 +15,6 @@ from torch import nn
 from genstudio.errors import UserError
 from genstudio_style.images import finish, fit_size, to_batch, to_output
 from genstudio_style.transformer import TransformerNet
-
-ONNX_OPSET = 17
 
 
 class FastStylizer(nn.Module):
@@ -64,18 +61,3 @@ class FastStylizer(nn.Module):
         batch, as_pil = to_batch(content, "content")
         batch = fit_size(batch, max_size).to(next(self.parameters()).device)
         return to_output(finish(self.net(batch), batch, strength, preserve), as_pil)
-
-
-def export_onnx(module: FastStylizer, path: str | Path, sample_size: int = 256) -> Path:
-    """Write the network (input "content", output "stylized", both N x 3 x H x W, dynamic) to `path`."""
-    import warnings
-
-    path = Path(path)
-    net = module.net.eval().cpu()
-    example = torch.rand(1, 3, sample_size, sample_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on the size-dependent padding branch
-        torch.onnx.export(net, example, str(path), dynamo=False, opset_version=ONNX_OPSET,
-                          input_names=["content"], output_names=["stylized"],
-                          dynamic_axes={"content": {0: "n", 2: "h", 3: "w"}, "stylized": {0: "n", 2: "h", 3: "w"}})
-    return path

@@ -190,3 +190,51 @@ def test_fast_style_exports_and_stylizes_the_same_on_onnx(tmp_path, monkeypatch,
     from genstudio.provenance import read_provenance
 
     assert read_provenance(tmp_path / "o" / "odd.png")["runtime"] == "onnx"
+
+
+def test_adain_exports_with_content_style_and_alpha_and_matches_torch(tmp_path, monkeypatch, single_torch_thread):
+    import genstudio_style
+    from PIL import Image
+
+    from genstudio.batch.stylize import stylize_folder
+    from genstudio.provenance import read_provenance
+
+    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
+                     extra=[("style", genstudio_style)])
+    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    spec = found.backend("adain")
+    config = spec.schema.resolve({"decoder": "lite", "features": "random", "style_size": 40})
+    torch.manual_seed(0)
+    stylizer = spec.load().build(config)
+    for layer in stylizer.decoder:  # He init: signal survives the untrained decoder, so alpha visibly matters
+        if isinstance(layer, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    save_model(tmp_path / "m", spec, config, stylizer.state_dict())
+    record = export_model(tmp_path / "m")
+    assert record["graphs"]["model"]["inputs"] == ["content", "style", "alpha"]
+    assert record["graphs"]["model"]["max_abs_error"]["cpu"] <= 1e-3
+    rng = np.random.default_rng(0)
+    (tmp_path / "in").mkdir()
+    # 45 x 70: not a multiple of 8, so the in-graph reflection padding and crop must follow the input's size
+    Image.fromarray(rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)).save(tmp_path / "in" / "odd.png")
+    Image.fromarray(rng.integers(0, 256, (90, 60, 3), dtype=np.uint8)).save(tmp_path / "style.png")
+    outputs = {}
+    for runtime in ("onnx", "torch"):
+        summary = stylize_folder(str(tmp_path / "m"), [tmp_path / "in"], tmp_path / runtime,
+                                 style=tmp_path / "style.png", strength=0.6, preserve_color=True, runtime=runtime)
+        assert summary.written == 1 and read_provenance(tmp_path / runtime / "odd.png")["runtime"] == runtime
+        outputs[runtime] = np.asarray(Image.open(tmp_path / runtime / "odd.png"), dtype=int)
+    assert outputs["onnx"].shape == (45, 70, 3)
+    assert np.abs(outputs["onnx"] - outputs["torch"]).max() <= 1
+    # the strength reaches the graph as AdaIN's alpha: each alpha matches the torch path and they differ
+    module = load_model(tmp_path / "m").module
+    session = open_session(tmp_path / "m" / "model.onnx", "cpu")
+    content, style = torch.rand(1, 3, 21, 30), module.prepare_style(torch.rand(3, 64, 48))
+    results = {}
+    for alpha in (0.0, 1.0):
+        feeds = {"content": content.numpy(), "style": style.numpy(), "alpha": np.array([alpha], np.float32)}
+        results[alpha] = session.run(feeds)[0]
+        with torch.no_grad():
+            expected = module.transfer(content, [module.style_statistics(style)], [1.0], alpha)
+        assert np.abs(results[alpha] - expected.numpy()).max() < 1e-3
+    assert np.abs(results[0.0] - results[1.0]).max() > 1e-2

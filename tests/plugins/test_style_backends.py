@@ -40,6 +40,8 @@ def test_three_stylizers_are_registered_with_honest_capabilities():
     assert all(spec.kind == BackendKind.STYLIZER for spec in specs.values())
     assert not specs["gatys"].capabilities.trainable and specs["fast-style"].capabilities.trainable
     assert specs["adain"].capabilities.trainable and specs["adain"].capabilities.needs_style_image
+    assert specs["adain"].capabilities.exportable and specs["fast-style"].capabilities.exportable
+    assert not specs["gatys"].capabilities.exportable
     assert not specs["fast-style"].capabilities.needs_style_image
     for spec in specs.values():
         (weights,) = spec.capabilities.pretrained_weights
