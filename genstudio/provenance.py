@@ -64,10 +64,16 @@ def provenance(
     return record
 
 
+# Fields that do not decide the pixels: when the image was made, and where its input and style files were at the
+# time (a folder that moved still holds the same files, by sha256). Up-to-date checks compare records without them.
+INCIDENTAL_KEYS = (TIME_KEY, "input", "style")
+
+
 def without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The record without its incidental fields (`INCIDENTAL_KEYS`): what decides the pixels."""
     if record is None:
         return None
-    return {key: value for key, value in record.items() if key != TIME_KEY}
+    return {key: value for key, value in record.items() if key not in INCIDENTAL_KEYS}
 
 
 def to_uint8(image: Any) -> np.ndarray:

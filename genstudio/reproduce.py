@@ -67,32 +67,92 @@ def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None) ->
     return sample.image, sampler.record(seed, index, label, truncation)
 
 
-REPRODUCERS: dict[str, Callable[[dict[str, Any], Path, str | None], tuple[Any, dict[str, Any]]]] = {
-    "generate": _reproduce_generate,
+def _located(recorded: str | None, given: str | None, sha256: str | None, what: str, option: str) -> Path:
+    """The file that was `what` (given again with `option`, or where the record says), checked by its sha256."""
+    from genstudio.fileio import sha256_file
+
+    path = given or recorded
+    if not path or not Path(path).is_file():
+        raise UserError(f"the {what} {path or '(not recorded)'} is not there any more; pass it with {option}")
+    if sha256 and sha256_file(path) != sha256:
+        raise UserError(f"{path} is not the {what} that made this image (its sha256 differs); pass the right file "
+                        f"with {option}")
+    return Path(path)
+
+
+def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
+                       style: str | None = None) -> tuple[Any, dict[str, Any]]:
+    import tempfile
+
+    from genstudio.batch.stylize import stylize_folder
+    from genstudio.provenance import read_provenance
+
+    params = dict(record.get("parameters") or {})
+    batch = record.get("batch") or {}
+    content = _located(record.get("input"), source, record.get("input_sha256"), "input image", "--input")
+    style_path = (_located(record.get("style"), style, record.get("style_sha256"), "style image", "--style")
+                  if record.get("style_sha256") else None)
+    target = model or record.get("model")
+    if not target:
+        raise UserError("the image does not say which model or backend made it; pass --model")
+    runtime = record.get("runtime", "torch")
+    # The pipeline itself, on this one file, into a scratch folder beside --out (nothing is written elsewhere);
+    # PNG there whatever the original's format: the pixels before any lossy encoding come back exactly.
+    with tempfile.TemporaryDirectory(prefix=".genstudio-reproduce-", dir=out.parent) as scratch:
+        summary = stylize_folder(
+            str(target), [content], scratch, style=style_path, strength=float(params.get("strength", 1.0)),
+            preserve_color=bool(params.get("preserve_color", False)),
+            config=None if Path(str(target)).is_dir() else params.get("config"),
+            device=_torch_device_of(record) if runtime == "torch" else "cpu", runtime=runtime,
+            provider=_provider_of(record), max_size=batch.get("max_size"), tile=batch.get("tile"),
+            overlap=batch.get("overlap") or 32, fmt="png", overwrite=True, workers=1)
+        if summary.failed or summary.written != 1:
+            reason = summary.failed[0]["reason"] if summary.failed else "nothing was written"
+            raise UserError(f"re-running the stylizer failed: {reason}")
+        (made,) = [p for p in Path(scratch).rglob("*.png")]
+        new_record = read_provenance(made) or {}
+        if record.get("model_sha256") != new_record.get("model_sha256"):
+            raise UserError(f"{target} is not the model that made this image (its weights' sha256 differs); pass "
+                            "the right folder with --model")
+        with Image.open(made) as image:
+            pixels = np.asarray(image.convert("RGB")).copy()
+    new_record["batch"] = {**new_record.get("batch", {}), "format": batch.get("format", "png"),
+                           "quality": batch.get("quality")}
+    return pixels, new_record
+
+
+REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
+    "generate": lambda record, out, model, **files: _reproduce_generate(record, out, model),
+    "stylize": _reproduce_stylize,
 }
 
-
 def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, model: str | None = None,
-              overwrite: bool = False) -> Reproduction:
-    from genstudio.provenance import read_provenance, to_uint8, write_png
+              source: str | None = None, style: str | None = None, overwrite: bool = False) -> Reproduction:
+    """Re-create `image` from its provenance into `out` (in the original's format) and compare the pixels.
+    `model`, `source` and `style` point at the model folder, input image and style image when they moved."""
+    from genstudio.batch.writer import FORMATS, provenance_of, write_result
+    from genstudio.provenance import to_uint8
 
     image, out = Path(image), Path(out)
-    record = read_provenance(image)
+    record, fmt = provenance_of(image)
     if record is None:
-        raise UserError(f"{image} carries no genstudio provenance (or is not a readable PNG)")
+        raise UserError(f"{image} carries no genstudio provenance (a PNG's own, or a JPEG/WebP's .json sidecar)")
     operation = record.get("operation", "generate" if "seed" in (record.get("parameters") or {}) else "")
     if operation not in REPRODUCERS:
         raise UserError(f"{image}: reproducing {operation or 'this kind of'} images is not supported")
+    if FORMATS.get(out.suffix.lower(), "png") != fmt:
+        raise UserError(f"--out must have the original's format ({fmt}), so the pixels compare like for like")
     if out.exists() and not overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it")
     if out.resolve() == image.resolve():
         raise UserError("--out must not be the original image")
-    pixels, new_record = REPRODUCERS[operation](record, out, model)
-    write_png(out, pixels, new_record, overwrite=True)
-    with Image.open(image) as original:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style)
+    quality = int((record.get("batch") or {}).get("quality") or 92)
+    write_result(out, to_uint8(pixels), new_record, fmt, quality)
+    with Image.open(image) as original, Image.open(out) as remade:
         before = np.asarray(original).astype(np.int16)
-    after = to_uint8(pixels).astype(np.int16)
-    after = after[:, :, 0] if before.ndim == 2 and after.ndim == 3 else after
+        after = np.asarray(remade).astype(np.int16)
     same_shape = before.shape == after.shape
     difference = int(np.abs(before - after).max()) if same_shape else 255
     return Reproduction(str(image), str(out), operation, same_shape and difference == 0, difference,

@@ -148,6 +148,8 @@ def run_batch(
     if not 1 <= quality <= 100:
         raise UserError(f"--quality must be between 1 and 100, got {quality}")
     journal = Journal(out)
+    settings = {"max_size": max_size, "tile": tile, "overlap": overlap if tile is not None else None, "format": fmt,
+                "quality": quality if fmt != "png" else None}
     summary = BatchSummary(str(out), total=len(items), passed_over=[asdict(b) for b in passed_over])
     reporter = Progress(progress, processor.name, total=len(items), abort=abort)
     started, computed = time.perf_counter(), 0
@@ -160,6 +162,8 @@ def run_batch(
         except OSError as exc:
             return _Prepared(item, target, {}, "", error=f"cannot read: {exc.strerror or exc}")
         record = processor.record(item, digest)
+        record["input"] = str(item.source)  # for `genstudio reproduce`; not part of the up-to-date key
+        record["batch"] = settings  # what besides the network decides the pixels (and the file's bytes)
         record["time"] = now_iso()
         key = record_key(record)
         prepared = _Prepared(item, target, record, key)

@@ -24,8 +24,8 @@ from genstudio.events import AbortCheck, EventSink
 ONNX_BATCH = 8  # images of one size per onnxruntime call (the torch path runs one image at a time)
 
 
-def _load(model_or_backend: str, assignments: list[str], device: torch.device):
-    """(spec, module, card or None) for a model folder or an untrainable backend id."""
+def _load(model_or_backend: str, assignments: list[str], device: torch.device, config: dict[str, Any] | None = None):
+    """(spec, module, loaded model or None, the settings) for a model folder or an untrainable backend id."""
     from genstudio.backends import check_model_kind
     from genstudio.models import load_model
     from genstudio.plugins import get_registry
@@ -34,7 +34,7 @@ def _load(model_or_backend: str, assignments: list[str], device: torch.device):
         loaded = load_model(model_or_backend, device=device)
         if assignments:
             raise UserError("--set applies to backend ids (e.g. gatys), not to trained model folders")
-        return loaded.spec, loaded.module, loaded
+        return loaded.spec, loaded.module, loaded, dict(loaded.card.config)
     if os.sep in model_or_backend or model_or_backend.startswith("."):
         raise UserError(f"model folder not found: {model_or_backend}")
     spec = get_registry().backend(model_or_backend)
@@ -42,10 +42,10 @@ def _load(model_or_backend: str, assignments: list[str], device: torch.device):
         raise UserError(f"backend {spec.id!r} is a {spec.kind.value}, not a stylizer")
     if spec.capabilities.trainable:
         raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train {spec.id}`")
-    config = spec.schema.resolve(spec.schema.parse_assignments(assignments))
+    config = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(assignments)})
     module = spec.load().build(config)
     check_model_kind(spec, module)
-    return spec, module.to(device).eval(), None
+    return spec, module.to(device).eval(), None, config
 
 
 def stylize_folder(
@@ -57,6 +57,7 @@ def stylize_folder(
     strength: float = 1.0,
     preserve_color: bool = False,
     assignments: list[str] = (),  # --set key=value for a backend id
+    config: dict[str, Any] | None = None,  # a backend id's settings as a mapping (reproduce), under assignments
     device: str = "auto",
     runtime: str = "auto",  # auto | torch | onnx
     provider: str = "auto",
@@ -75,7 +76,7 @@ def stylize_folder(
     if not 0.0 <= strength <= 1.0:
         raise UserError(f"--strength must be between 0 and 1, got {strength}")
     torch_device = resolve_device(device)
-    spec, module, loaded = _load(str(model_or_backend), list(assignments), torch_device)
+    spec, module, loaded, settings = _load(str(model_or_backend), list(assignments), torch_device, config)
     needs_style = spec.capabilities.needs_style_image
     if needs_style and style is None:
         raise UserError(f"backend {spec.id!r} needs a style image: pass --style IMAGE")
@@ -115,14 +116,14 @@ def stylize_folder(
             results = [module.stylize(image.to(torch_device), style_on_device, **params) for image in batch]
             return torch.stack([torch.as_tensor(r).reshape(r.shape[-3:]).float().cpu() for r in results])
 
-    config = dict(loaded.card.config) if loaded is not None else dict(module_config(spec, assignments))
 
     def record(item: Item, digest: str) -> dict[str, Any]:
         return provenance(
             backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
             model_sha256=loaded.card.weights_sha256 if loaded is not None else None,
-            parameters={**params, "config": config}, runtime=runtime_used, device=device_text,
+            parameters={**params, "config": settings}, runtime=runtime_used, device=device_text,
             operation="stylize", input_sha256=digest, style_sha256=style_sha,
+            style=str(Path(style).resolve()) if style is not None else None,
             model=str(Path(loaded.folder).resolve()) if loaded is not None else spec.id,
         )
 
@@ -130,10 +131,6 @@ def stylize_folder(
                           max_batch=ONNX_BATCH if runtime_used == "onnx" else 1,
                           tileable=bool(getattr(module, "fully_convolutional", True)))
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)
-
-
-def module_config(spec, assignments) -> dict[str, Any]:
-    return spec.schema.resolve(spec.schema.parse_assignments(list(assignments)))
 
 
 def _blend(content: torch.Tensor, styled: torch.Tensor, strength: float, preserve_color: bool, module) -> torch.Tensor:

@@ -52,3 +52,12 @@ def stored_record(path: Path, fmt: str) -> dict[str, Any] | None:
 
 def up_to_date(path: Path, record: dict[str, Any], fmt: str) -> bool:
     return path.is_file() and without_time(stored_record(path, fmt)) == without_time(record)
+
+
+FORMATS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}  # file suffix -> writer format
+
+
+def provenance_of(path: str | Path) -> tuple[dict[str, Any] | None, str]:
+    """(the record an output carries or None, its format): a PNG's own chunk, a JPEG/WebP's .json sidecar."""
+    fmt = FORMATS.get(Path(path).suffix.lower(), "png")
+    return stored_record(Path(path), fmt), fmt

@@ -16,11 +16,11 @@ def info(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Print the provenance an image carries: model, seed, parameters, runtime, device, time."""
-    from genstudio.provenance import read_provenance
+    from genstudio.batch.writer import provenance_of
 
-    record = read_provenance(image)
+    record, _ = provenance_of(image)
     if record is None:
-        raise UserError(f"{image} carries no genstudio provenance (or is not a readable PNG)")
+        raise UserError(f"{image} carries no genstudio provenance (a PNG's own, or a JPEG/WebP's .json sidecar)")
     if as_json:
         print_json(record)
         return
@@ -40,13 +40,17 @@ def reproduce(
     image: Path = typer.Argument(..., help="An image written by genstudio."),
     out: Path = typer.Option(..., "--out", help="The file to write the re-created image to."),
     model: str | None = typer.Option(None, "--model", help="The model folder, when it moved since."),
+    source: str | None = typer.Option(None, "--input", help="The stylized input image, when it moved since."),
+    style: str | None = typer.Option(None, "--style", help="The style image, when it moved since."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Re-create an image from its provenance and compare it with the original (exit 1 if pixels differ)."""
+    """Re-create an image from its provenance and compare it with the original (exit 1 if pixels differ).
+    Works for generated and stylized images (PNG, or JPEG/WebP with their .json sidecar); --out takes the
+    original's format."""
     from genstudio.reproduce import reproduce as run
 
-    result = run(image, out, model=model, overwrite=overwrite)
+    result = run(image, out, model=model, source=source, style=style, overwrite=overwrite)
     if as_json:
         print_json(result.to_dict())
     elif result.identical:

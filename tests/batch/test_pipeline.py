@@ -80,7 +80,8 @@ def test_jpeg_and_webp_get_sidecars(tree, tmp_path):
         assert summary.written == len(good)
         image = out / f"a.{fmt}"
         assert json.loads(sidecar(image).read_text())["backend"] == "invert"
-        assert run(root, out, fmt=fmt).up_to_date == len(good)
+        assert run(root, out, fmt=fmt, quality=80).up_to_date == len(good)
+        assert run(root, out, fmt=fmt, quality=90).written == len(good)  # another quality is another file
 
 
 def test_max_size_downscales(tree, tmp_path):
