@@ -42,3 +42,18 @@ def test_train_rejects_untrainable_backend_and_both_lengths(run_cli, tmp_path):
     assert untrainable.returncode == 2 and "not trainable" in untrainable.stderr
     both = run_cli("train", "dcgan", "--data", str(data), "--out", str(tmp_path / "m"), "--steps", "1", "--epochs", "1")
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_conditional_backend_takes_its_class_count_from_the_folders(run_cli, tmp_path):
+    data = make_folder(tmp_path / "data")  # two class folders; cgan's default num_classes is 10
+    (data / "mid").mkdir()
+    for index in range(4):
+        Image.new("L", (16, 16), 120 + index).save(data / "mid" / f"{index}.png")
+    base = ["train", "cgan", "--data", str(data), "--resolution", "32", "--batch-size", "4", "--steps", "1",
+            "--set", "channels=1", "--set", "ngf=4", "--set", "ndf=4", "--json"]
+    done = run_cli(*base, "--out", str(tmp_path / "auto"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "auto" / "model.json").read_text())["config"]["num_classes"] == 3
+    # an explicit, wrong count is still the user's word, and gets the one-line explanation
+    wrong = run_cli(*base, "--out", str(tmp_path / "wrong"), "--set", "num_classes=5", timeout=300)
+    assert wrong.returncode == 2 and "3 classes" in wrong.stderr and "num_classes=3" in wrong.stderr

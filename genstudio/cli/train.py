@@ -64,6 +64,7 @@ def train(
             dataset = ImageFolderDataset(data, image_side, channels, progress=bar)
             if dataset.report.skipped:
                 console_err.print(f"[yellow]{dataset.report.summary()}[/]", highlight=False)
+            config = _classes_from_data(spec, config, assignments, dataset.classes, resume)
             summary = fit(spec, config, dataset, out, steps=steps, epochs=epochs, batch_size=batch_size, seed=seed,
                           device=device, resume=resume, progress=bar, abort=lambda: stop["requested"])
     finally:
@@ -107,3 +108,12 @@ def _record_extra(out: Path, extra: dict) -> None:
 
     if (out / CARD_FILE).is_file():
         update_card(out, extra={**read_card(out).extra, **extra})
+
+
+def _classes_from_data(spec, config: dict, assignments: list[str], classes: list[str], resume: bool) -> dict:
+    """A conditional backend's num_classes follows the dataset's class folders unless --set gives it (a resumed
+    run keeps its checkpoint's)."""
+    explicit = spec.schema.parse_assignments(assignments)
+    if "num_classes" not in spec.schema or "num_classes" in explicit or resume or len(classes) < 2:
+        return config
+    return spec.schema.resolve({**config, "num_classes": len(classes)})
