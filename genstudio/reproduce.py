@@ -45,7 +45,8 @@ def _torch_device_of(record: dict[str, Any]) -> str:
     return device if device.startswith(("cuda", "mps")) else "cpu"
 
 
-def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None) -> tuple[Any, dict[str, Any]]:
+def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
+                        **_files: str | None) -> tuple[Any, dict[str, Any]]:  # no input files to find
     from genstudio import generation
     from genstudio.generate_folder import open_sampler
 
@@ -122,7 +123,7 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
 
 
 REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
-    "generate": lambda record, out, model, **files: _reproduce_generate(record, out, model),
+    "generate": _reproduce_generate,
     "stylize": _reproduce_stylize,
 }
 

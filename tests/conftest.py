@@ -34,6 +34,22 @@ def single_torch_thread():
 
 
 @pytest.fixture
+def use_plugins(tmp_path, monkeypatch):
+    """`use_plugins(name=module, ...)`: a registry of just those plugin modules (no entry points, an empty plugin
+    folder), installed as what `genstudio.plugins.get_registry` returns for the test; returns the registry."""
+
+    def use(**modules):
+        from genstudio.plugins import discover
+
+        found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
+                         extra=list(modules.items()))
+        monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+        return found
+
+    return use
+
+
+@pytest.fixture
 def run_cli():
     """Run `python -m genstudio ARGS` in a subprocess (the real entry point, real exit codes)."""
     import subprocess

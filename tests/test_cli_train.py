@@ -6,18 +6,11 @@ import json
 
 from PIL import Image
 
-
-def make_folder(root, count=12):
-    for label in ("dark", "light"):
-        (root / label).mkdir(parents=True)
-        for index in range(count // 2):
-            shade = 40 + index * 5 if label == "dark" else 200 - index * 5
-            Image.new("L", (16, 16), shade).save(root / label / f"{index}.png")
-    return root
+from tests.toys import shade_classes
 
 
 def test_train_writes_a_loadable_model_and_resumes(run_cli, tmp_path):
-    data = make_folder(tmp_path / "data")
+    data = shade_classes(tmp_path / "data")
     out = tmp_path / "model"
     args = ["train", "dcgan", "--data", str(data), "--out", str(out), "--resolution", "32", "--batch-size", "4",
             "--set", "channels=1", "--set", "ngf=4", "--set", "ndf=4", "--json"]
@@ -37,7 +30,7 @@ def test_train_writes_a_loadable_model_and_resumes(run_cli, tmp_path):
 
 
 def test_train_rejects_untrainable_backend_and_both_lengths(run_cli, tmp_path):
-    data = make_folder(tmp_path / "data")
+    data = shade_classes(tmp_path / "data")
     untrainable = run_cli("train", "shapes", "--data", str(data), "--out", str(tmp_path / "m"), "--steps", "1")
     assert untrainable.returncode == 2 and "not trainable" in untrainable.stderr
     both = run_cli("train", "dcgan", "--data", str(data), "--out", str(tmp_path / "m"), "--steps", "1", "--epochs", "1")
@@ -45,7 +38,7 @@ def test_train_rejects_untrainable_backend_and_both_lengths(run_cli, tmp_path):
 
 
 def test_conditional_backend_takes_its_class_count_from_the_folders(run_cli, tmp_path):
-    data = make_folder(tmp_path / "data")  # two class folders; cgan's default num_classes is 10
+    data = shade_classes(tmp_path / "data")  # two class folders; cgan's default num_classes is 10
     (data / "mid").mkdir()
     for index in range(4):
         Image.new("L", (16, 16), 120 + index).save(data / "mid" / f"{index}.png")

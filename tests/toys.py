@@ -2,6 +2,7 @@
 
 `write_toy_backend(folder)` writes `toy_impl.py`, a weight-bearing generator backend small enough for tests.
 `write_plugin(folder, name, body)` writes a plugin-folder module.
+`shade_classes(root, count)` writes a tiny two-class image folder ("dark" and "light" grey squares).
 """
 
 from __future__ import annotations
@@ -81,3 +82,15 @@ def write_plugin(folder: Path, name: str, body: str) -> Path:
     path = folder / f"{name}.py"
     path.write_text(textwrap.dedent(body))
     return path
+
+
+def shade_classes(root: Path, count: int = 12) -> Path:
+    """`count` 16 x 16 grey PNGs in class folders dark/ and light/, each a different shade; returns `root`."""
+    from PIL import Image
+
+    for label in ("dark", "light"):
+        (root / label).mkdir(parents=True)
+        for index in range(count // 2):
+            shade = 40 + index * 5 if label == "dark" else 200 - index * 5
+            Image.new("L", (16, 16), shade).save(root / label / f"{index}.png")
+    return root

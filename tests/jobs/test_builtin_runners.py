@@ -11,14 +11,11 @@ from genstudio.errors import UserError
 from genstudio.events import EventCollector
 from genstudio.jobs.builtin import run_eval, run_export, run_stylize_folder
 from genstudio.models import read_card, save_model
-from genstudio.plugins import discover
 
 
 @pytest.fixture
-def model(tmp_path, monkeypatch):
-    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
-                     extra=[("gan", genstudio_gan)])
-    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+def model(tmp_path, use_plugins):
+    found = use_plugins(gan=genstudio_gan)
     spec = found.backend("dcgan")
     config = spec.schema.resolve({"ngf": 4, "ndf": 4, "latent_dim": 8, "resolution": 32, "channels": 1})
     save_model(tmp_path / "m", spec, config, spec.load().build(config).state_dict())

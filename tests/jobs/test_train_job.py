@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 
-from PIL import Image
-
 from genstudio.jobs import Worker
-
-
-def make_folder(root, count=8):
-    for label in ("dark", "light"):
-        (root / label).mkdir(parents=True)
-        for index in range(count // 2):
-            shade = 40 + index * 5 if label == "dark" else 200 - index * 5
-            Image.new("L", (16, 16), shade).save(root / label / f"{index}.png")
-    return root
+from tests.toys import shade_classes
 
 
 def test_train_job_writes_a_model_and_a_retry_resumes_from_its_checkpoint(queue, tmp_path):
-    data, out = make_folder(tmp_path / "data"), tmp_path / "model"
+    data, out = shade_classes(tmp_path / "data", count=8), tmp_path / "model"
     params = {"backend": "dcgan", "data": str(data), "out": str(out), "resolution": 32, "batch_size": 4,
               "set": ["channels=1", "ngf=4", "ndf=4"], "device": "cpu", "threads": 1, "sample_count": 4}
     first = queue.add("train", {**params, "steps": 2})

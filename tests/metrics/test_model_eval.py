@@ -14,7 +14,6 @@ from torch import nn
 from genstudio.errors import UserError
 from genstudio.metrics.model_eval import evaluate_model, parse_metrics
 from genstudio.models import read_card, save_model
-from genstudio.plugins import discover
 
 
 class MeanColour(nn.Module):
@@ -33,11 +32,8 @@ def features_file(tmp_path):
 
 
 @pytest.fixture
-def registry(tmp_path, monkeypatch):
-    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
-                     extra=[("gan", genstudio_gan)])
-    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
-    return found
+def registry(use_plugins):
+    return use_plugins(gan=genstudio_gan)
 
 
 @pytest.fixture

@@ -15,18 +15,14 @@ from genstudio.errors import UserError
 from genstudio.export import ExportGraph, GraphInput, export_model, graphs_for
 from genstudio.models import load_model, read_card, save_model
 from genstudio.onnx_runtime import open_session
-from genstudio.plugins import discover
 from genstudio.reproduce import reproduce
 
 TINY = {"ngf": 4, "ndf": 4, "latent_dim": 8, "channels": 1}
 
 
 @pytest.fixture
-def registry(tmp_path, monkeypatch):
-    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
-                     extra=[("gan", genstudio_gan)])
-    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
-    return found
+def registry(use_plugins):
+    return use_plugins(gan=genstudio_gan)
 
 
 def make_model(registry, folder, backend, **settings):
@@ -143,12 +139,10 @@ def test_generate_prefers_a_checked_export_and_reproduce_matches(registry, tmp_p
 
 
 @pytest.mark.parametrize("backend", ["vae", "cvae"])
-def test_vae_exports_decoder_and_encoder(tmp_path, monkeypatch, backend, single_torch_thread):
+def test_vae_exports_decoder_and_encoder(tmp_path, use_plugins, backend, single_torch_thread):
     import genstudio_vae
 
-    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
-                     extra=[("vae", genstudio_vae)])
-    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    found = use_plugins(vae=genstudio_vae)
     spec = found.backend(backend)
     config = spec.schema.resolve({"resolution": 32, "channels": 1, "latent_dim": 4, "width": 4,
                                   **({"num_classes": 3} if backend == "cvae" else {})})
@@ -163,15 +157,13 @@ def test_vae_exports_decoder_and_encoder(tmp_path, monkeypatch, backend, single_
     assert summary.runtime == "onnx"
 
 
-def test_fast_style_exports_and_stylizes_the_same_on_onnx(tmp_path, monkeypatch, single_torch_thread):
+def test_fast_style_exports_and_stylizes_the_same_on_onnx(tmp_path, use_plugins, single_torch_thread):
     import genstudio_style
     from PIL import Image
 
     from genstudio.batch.stylize import stylize_folder
 
-    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
-                     extra=[("style", genstudio_style)])
-    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    found = use_plugins(style=genstudio_style)
     spec = found.backend("fast-style")
     config = spec.schema.resolve({"size": "lite"})
     torch.manual_seed(0)
@@ -192,16 +184,14 @@ def test_fast_style_exports_and_stylizes_the_same_on_onnx(tmp_path, monkeypatch,
     assert read_provenance(tmp_path / "o" / "odd.png")["runtime"] == "onnx"
 
 
-def test_adain_exports_with_content_style_and_alpha_and_matches_torch(tmp_path, monkeypatch, single_torch_thread):
+def test_adain_exports_with_content_style_and_alpha_and_matches_torch(tmp_path, use_plugins, single_torch_thread):
     import genstudio_style
     from PIL import Image
 
     from genstudio.batch.stylize import stylize_folder
     from genstudio.provenance import read_provenance
 
-    found = discover(entry_points=False, plugin_dir=tmp_path / "plugins", disabled=set(),
-                     extra=[("style", genstudio_style)])
-    monkeypatch.setattr("genstudio.plugins.get_registry", lambda refresh=False: found)
+    found = use_plugins(style=genstudio_style)
     spec = found.backend("adain")
     config = spec.schema.resolve({"decoder": "lite", "features": "random", "style_size": 40})
     torch.manual_seed(0)
