@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from genstudio.errors import UserError
-from genstudio.metrics.features import check_images, match_channels, resize_float
+from genstudio.metrics.preprocess import check_images, match_channels, resize_float
 
 ONNX_SUFFIXES = (".onnx",)
 TORCHSCRIPT_SUFFIXES = (".pt", ".ts")

@@ -27,7 +27,7 @@ from PIL import Image
 
 from genstudio.backends import WeightsRef
 from genstudio.errors import UserError
-from genstudio.metrics.features import check_images, match_channels
+from genstudio.metrics.preprocess import check_images, match_channels
 from genstudio.weights import find_weights, hub_checkpoint_path  # noqa: F401 (hub_checkpoint_path: kept importable)
 
 INCEPTION_WEIGHTS = WeightsRef(

@@ -63,10 +63,10 @@ def evaluate_model(
     torch_device = resolve_device(device)
     loaded = load_model(model_dir, device=torch_device)
     module, config = loaded.module, loaded.card.config
-    likelihood = callable(getattr(module, "elbo", None)) and callable(getattr(module, "iwae_log_likelihood", None))
+    likelihood = loaded.spec.capabilities.likelihood
     names = parse_metrics(metrics, likelihood)
     sample_names = [name for name in names if name in SAMPLE_METRICS]
-    if sample_names and not callable(getattr(module, "generate", None)):
+    if sample_names and loaded.spec.kind.value not in ("generator", "autoencoder"):
         raise UserError(f"{loaded.spec.id} models do not generate images, so {', '.join(sample_names)} do not apply")
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from genstudio.errors import UserError
-from genstudio.metrics.features import compute_features, iter_batches, load_features, resize_float
+from genstudio.metrics.features import compute_features, iter_batches, load_features
+from genstudio.metrics.preprocess import resize_float
 from genstudio.settings import Settings
 
 
