@@ -50,7 +50,7 @@ def bench_backend(spec, folder: Path, repeats: int) -> dict:
     module = spec.load().build(config).eval()
     save_model(folder, spec, config, module.state_dict())
     record = export_model(folder)
-    graph = graphs_for(module)[0]
+    graph = graphs_for(module, spec)[0]
     session = open_session(folder / record["graphs"]["model"]["file"], "cpu")
     result = {"parity_max_abs_error": record["graphs"]["model"]["max_abs_error"]["cpu"]}
     for batch in (1, 32):

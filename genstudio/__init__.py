@@ -10,6 +10,7 @@ from genstudio._version import __version__
 from genstudio.backends import BackendKind, BackendSpec, Capabilities, WeightsRef
 from genstudio.errors import Cancelled, UserError
 from genstudio.events import Event, Progress
+from genstudio.inputs import InputKind, InputSpec
 from genstudio.schema import ConfigField, ConfigSchema
 
 hookimpl = pluggy.HookimplMarker("genstudio")
@@ -22,6 +23,8 @@ __all__ = [
     "ConfigField",
     "ConfigSchema",
     "Event",
+    "InputKind",
+    "InputSpec",
     "Progress",
     "UserError",
     "WeightsRef",

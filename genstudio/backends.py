@@ -18,7 +18,9 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from genstudio.capabilities import CAPABILITIES
 from genstudio.errors import UserError
+from genstudio.inputs import InputKind, InputSpec, find_input
 from genstudio.schema import ConfigSchema
 
 if TYPE_CHECKING:  # annotations only: importing this module must not import torch
@@ -54,24 +56,42 @@ class WeightsRef:
                 "setting": self.setting}
 
 
+TRUNCATION_CHOICES = ("prior", "own", "none")
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do; the CLI and GUI enable options and actions from these."""
+    """What a backend can do, declared: the CLI, the app and the core enable options and call optional methods
+    from these, never from probing the code. Each field is a row of `genstudio.capabilities.CAPABILITIES`; those
+    with a method are checked when the backend loads (`check_impl`, `check_model`).
 
-    trainable: bool = False  # `genstudio train` accepts it
-    conditional: bool = False  # takes class labels
-    exportable: bool = False  # has an ONNX export recipe
-    needs_style_image: bool = False  # stylizers that take a style image at use time
+    `conditional` and `needs_style_image` are views of the declared inputs (`BackendSpec.inputs`): a backend that
+    sets them without declaring the input gets the input declared for it."""
+
+    trainable: bool = False  # `genstudio train` accepts it: the implementation has create_training
+    exportable: bool = False  # `genstudio export` writes a parity-checked ONNX model
+    export_recipe: bool = False  # the module brings its own graphs: export_graphs()
+    records_extra: bool = False  # the implementation's model_extra(config) goes into model.json
+    truncation: str = "prior"  # generators: "prior" (z * psi), "own" (module.truncate(z, psi)) or "none"
+    likelihood: bool = False  # the module has elbo() and iwae_log_likelihood() (genstudio eval's NLL)
+    prepares_style: bool = False  # stylizers: the module's prepare_style(style) feeds an exported style input
+    postprocesses: bool = False  # stylizers: the module's postprocess(...) finishes an exported graph's output
+    class_names: bool = False  # the module names its classes (backends that need no training)
+    tile_safe: bool = True  # image-to-image: fully convolutional, so large images may be processed in tiles
+    reports_progress: bool = False  # the module's stylize/translate takes progress= and abort= (long optimisations)
     pretrained_weights: tuple[WeightsRef, ...] = ()  # networks that must be present to run or train
+    conditional: bool = False  # a view of the inputs: takes a class label
+    needs_style_image: bool = False  # a view of the inputs: takes a style image
+
+    def __post_init__(self) -> None:
+        if self.truncation not in TRUNCATION_CHOICES:
+            raise ValueError(f"Capabilities.truncation must be one of {', '.join(TRUNCATION_CHOICES)}, "
+                             f"got {self.truncation!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "trainable": self.trainable,
-            "conditional": self.conditional,
-            "exportable": self.exportable,
-            "needs_style_image": self.needs_style_image,
-            "pretrained_weights": [ref.to_dict() for ref in self.pretrained_weights],
-        }
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values["pretrained_weights"] = [ref.to_dict() for ref in self.pretrained_weights]
+        return values
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,7 @@ class BackendSpec:
     loader: str  # "package.module:attr", imported on first use; attr follows BackendImpl
     schema: ConfigSchema = field(default_factory=ConfigSchema)
     capabilities: Capabilities = field(default_factory=Capabilities)
+    inputs: tuple[InputSpec, ...] = ()  # what it consumes besides noise and settings (genstudio.inputs)
     plugin: str = ""  # set by the registry: the plugin that registered it
     plugin_version: str = ""  # set by the registry
 
@@ -95,6 +116,15 @@ class BackendSpec:
             object.__setattr__(self, "kind", BackendKind(self.kind))
         if not _LOADER.match(self.loader):
             raise ValueError(f"backend {self.id!r}: loader must look like 'package.module:attr', got {self.loader!r}")
+        object.__setattr__(self, "inputs", _reconcile_inputs(self))
+        caps = self.capabilities
+        object.__setattr__(self, "capabilities", replace(
+            caps, conditional=self.input(InputKind.LABEL) is not None,
+            needs_style_image=self.input(InputKind.STYLE) is not None))
+
+    def input(self, kind: InputKind) -> InputSpec | None:
+        """The declared input of `kind`, or None."""
+        return find_input(self.inputs, kind)
 
     def with_plugin(self, plugin: str, version: str) -> BackendSpec:
         return replace(self, plugin=plugin, plugin_version=version)
@@ -111,7 +141,7 @@ class BackendSpec:
                 f"backend {self.id!r} (plugin {self.plugin or '?'}) failed to load {self.loader}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        return obj
+        return check_impl(self, obj)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,8 +153,30 @@ class BackendSpec:
             "plugin_version": self.plugin_version,
             "loader": self.loader,
             "capabilities": self.capabilities.to_dict(),
+            "inputs": [spec.to_dict() for spec in self.inputs],
             "config": self.schema.to_list(),
         }
+
+
+def _reconcile_inputs(spec: BackendSpec) -> tuple[InputSpec, ...]:
+    """The declared inputs, checked (unique names, InputSpec entries), plus those the older flags imply: an
+    image-to-image kind always takes its `input` image; `conditional` means a label; `needs_style_image` a style."""
+    inputs = tuple(spec.inputs)
+    for entry in inputs:
+        if not isinstance(entry, InputSpec):
+            raise ValueError(f"backend {spec.id!r}: inputs must be InputSpec entries, got {type(entry).__name__}")
+    implied = []
+    if spec.kind in IMAGE_KINDS and find_input(inputs, InputKind.IMAGE) is None:
+        implied.append(InputSpec(InputKind.IMAGE, help="The image to transform."))
+    if spec.capabilities.conditional and find_input(inputs, InputKind.LABEL) is None:
+        implied.append(InputSpec(InputKind.LABEL, required=False, help="Class name or number."))
+    if spec.capabilities.needs_style_image and find_input(inputs, InputKind.STYLE) is None:
+        implied.append(InputSpec(InputKind.STYLE, help="The style image."))
+    inputs = tuple(implied) + inputs
+    names = [entry.name for entry in inputs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"backend {spec.id!r}: input names must be unique, got {names}")
+    return inputs
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -159,10 +211,11 @@ class AutoencoderModel(Protocol):
     """kind = autoencoder. `encode` returns the posterior's mean and log-variance."""
 
     latent_dim: int
+    num_classes: int  # 0 when unconditional; else encode and decode take the class labels (N int64)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]: ...
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 @runtime_checkable
@@ -174,10 +227,13 @@ class StylizerModel(Protocol):
 
 @runtime_checkable
 class TranslatorModel(Protocol):
-    """kind = translator."""
+    """kind = translator. `x` is N x C x H x W in [0, 1]; `direction` one of the declared direction input's
+    choices (None for a one-way translator)."""
 
-    def translate(self, x: torch.Tensor) -> torch.Tensor: ...
+    def translate(self, x: torch.Tensor, direction: str | None = None) -> torch.Tensor: ...
 
+
+IMAGE_KINDS = (BackendKind.STYLIZER, BackendKind.TRANSLATOR)  # they transform an input image
 
 KIND_PROTOCOLS: dict[BackendKind, type] = {
     BackendKind.GENERATOR: GeneratorModel,
@@ -188,10 +244,43 @@ KIND_PROTOCOLS: dict[BackendKind, type] = {
 
 
 def check_model_kind(spec: BackendSpec, module: Any) -> None:
-    """Raise a UserError when a plugin's built module lacks what its kind promises."""
+    """Raise a UserError when a plugin's built module lacks what its kind or its declared capabilities promise."""
     protocol = KIND_PROTOCOLS[spec.kind]
     if not isinstance(module, protocol):
         raise UserError(
             f"backend {spec.id!r} (plugin {spec.plugin}) built a {type(module).__name__} that does not provide "
             f"the {spec.kind.value} contract ({protocol.__name__})"
         )
+    _check_declared(spec, module, "module")
+
+
+def check_impl(spec: BackendSpec, impl: Any) -> Any:
+    """`impl` (what the loader names), checked against the capabilities declared for it; returns it."""
+    _check_declared(spec, impl, "impl")
+    return impl
+
+
+def declared(spec: BackendSpec, name: str) -> bool:
+    """Whether the backend declared capability `name` (a row of genstudio.capabilities.CAPABILITIES)."""
+    if name == "truncation":
+        return spec.capabilities.truncation == "own"
+    return bool(getattr(spec.capabilities, name))
+
+
+def _check_declared(spec: BackendSpec, obj: Any, where: str) -> None:
+    for row in CAPABILITIES.values():
+        if row.where != where or row.protocol is None or not declared(spec, row.name):
+            continue
+        if not isinstance(obj, row.protocol):
+            missing = [name for name in _members(row.protocol) if not hasattr(obj, name)]
+            raise UserError(
+                f"backend {spec.id!r} (plugin {spec.plugin}) declares the capability {row.name!r} but its "
+                f"{type(obj).__name__} has no {', '.join(missing) or row.protocol.__name__} ({row.summary})"
+            )
+
+
+def _members(protocol: type) -> list[str]:
+    """The methods and attributes a Protocol asks for."""
+    names = set(getattr(protocol, "__annotations__", {}))
+    names |= {name for name, value in vars(protocol).items() if callable(value)}
+    return sorted(name for name in names if not name.startswith("_"))

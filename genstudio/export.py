@@ -1,7 +1,8 @@
 """ONNX export of trained models, checked against PyTorch before it is kept.
 
-The export recipe is part of the backend contract. A built module may define `export_graphs() -> list[ExportGraph]`
-(a stylizer with two inputs, a VAE with an encoder, anything special); without it, genstudio derives the graphs
+The export recipe is part of the backend contract. A backend that declares `Capabilities(export_recipe=True)` brings
+its own `export_graphs() -> list[ExportGraph]` (a stylizer with two inputs, anything special); without it, genstudio
+derives the graphs
 from the module's kind: a generator exports `generate(z[, labels])` as `model.onnx`; an autoencoder exports its
 decoder as `model.onnx` (sampling needs only that) and its encoder as `model.encoder.onnx`. The backend must
 also declare `Capabilities(exportable=True)`.
@@ -92,26 +93,26 @@ class _Call(nn.Module):
         return tuple(result) if self.outputs > 1 else result
 
 
-def default_graphs(module: nn.Module) -> list[ExportGraph]:
-    """The graphs of a module that brings no recipe of its own, from its kind's contract."""
-    latent_dim = getattr(module, "latent_dim", None)
-    num_classes = int(getattr(module, "num_classes", 0) or 0)
+def default_graphs(module: nn.Module, kind: str = "generator", label_input: str = "labels") -> list[ExportGraph]:
+    """The graphs of a module that brings no recipe of its own, from its kind's contract: a generator exports
+    generate(z[, labels]); an autoencoder its decoder (model.onnx) and its encoder (model.encoder.onnx). The
+    label input is named as the backend declares it."""
+    latent_dim, num_classes = int(module.latent_dim), int(module.num_classes or 0)
     z = GraphInput("z", ("batch", latent_dim))
-    labels = [GraphInput("labels", ("batch",), "int64", high=num_classes)] if num_classes else []
+    labels = [GraphInput(label_input, ("batch",), "int64", high=num_classes)] if num_classes else []
     images = {"images": {0: "batch"}}
-    graphs: list[ExportGraph] = []
-    if latent_dim and callable(getattr(module, "decode", None)) and callable(getattr(module, "encode", None)):
+    if kind == "autoencoder":
         decode = (lambda z_, y: module.decode(z_, y)) if num_classes else (lambda z_: module.decode(z_))
-        graphs.append(ExportGraph("model", _Call(module, decode), [z, *labels], ["images"], images))
         probe = _probe_image_shape(module, num_classes)
         x = GraphInput("images", ("batch", *probe), sample="unit")
         encode = (lambda x_, y: module.encode(x_, y)) if num_classes else (lambda x_: module.encode(x_))
-        graphs.append(ExportGraph("encoder", _Call(module, encode, outputs=2), [x, *labels], ["mean", "logvar"],
-                                  {"mean": {0: "batch"}, "logvar": {0: "batch"}}))
-    elif latent_dim and callable(getattr(module, "generate", None)):
+        return [ExportGraph("model", _Call(module, decode), [z, *labels], ["images"], images),
+                ExportGraph("encoder", _Call(module, encode, outputs=2), [x, *labels], ["mean", "logvar"],
+                            {"mean": {0: "batch"}, "logvar": {0: "batch"}})]
+    if kind == "generator":
         generate = (lambda z_, y: module.generate(z_, y)) if num_classes else (lambda z_: module.generate(z_))
-        graphs.append(ExportGraph("model", _Call(module, generate), [z, *labels], ["images"], images))
-    return graphs
+        return [ExportGraph("model", _Call(module, generate), [z, *labels], ["images"], images)]
+    return []  # other kinds have no default graph: they declare export_recipe
 
 
 def _probe_image_shape(module: nn.Module, num_classes: int) -> tuple[int, int, int]:
@@ -122,9 +123,16 @@ def _probe_image_shape(module: nn.Module, num_classes: int) -> tuple[int, int, i
     return tuple(int(d) for d in out.shape[1:])
 
 
-def graphs_for(module: nn.Module) -> list[ExportGraph]:
-    own = getattr(module, "export_graphs", None)
-    graphs = own() if callable(own) else default_graphs(module)
+def graphs_for(module: nn.Module, spec: Any = None) -> list[ExportGraph]:
+    """The module's own recipe when its backend declares `export_recipe`, else the graphs its kind implies."""
+    from genstudio.inputs import InputKind
+
+    if spec is not None and spec.capabilities.export_recipe:
+        graphs = module.export_graphs()
+    else:
+        label = spec.input(InputKind.LABEL) if spec is not None else None
+        graphs = default_graphs(module, spec.kind.value if spec is not None else "generator",
+                                label.graph_input if label is not None else "labels")
     if not graphs:
         raise UserError(f"{type(module).__name__} has no ONNX export recipe")
     if graphs[0].name != "model" or len({g.name for g in graphs}) != len(graphs):
@@ -231,7 +239,7 @@ def export_model(
     main_target = Path(out) if out is not None else folder / MAIN_FILE
     if main_target.suffix != ".onnx":
         raise UserError(f"--out must name a .onnx file, got {main_target.name}")
-    graphs = graphs_for(loaded.module)
+    graphs = graphs_for(loaded.module, loaded.spec)
     card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
     providers = ["cpu"] + (["cuda"] if check and _cuda_usable() else [])
     reporter = Progress(progress, f"Exporting {loaded.spec.id} to ONNX", total=len(graphs))

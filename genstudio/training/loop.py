@@ -186,7 +186,7 @@ def _finish(run: Run, meter: Meter) -> dict[str, Any]:
         data=report.to_dict() if hasattr(report, "to_dict") else None,
         metrics=held_out_metrics,
         extra={"class_names": list(run.data.class_names), "steps": run.step,
-               **(run.task.model_extra() if callable(getattr(run.task, "model_extra", None)) else {})},
+               **run.extra},
     )
     return held_out_metrics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ class Run:
     resumed_from: int | None = None
     channels_last: bool = False  # the networks (and so the batches) use the channels-last memory format
     held_out: Any = None  # the images kept out of training for the task's `evaluate` (split.py), or None
+    extra: dict[str, Any] = field(default_factory=dict)  # the backend's model_extra(config), for model.json
 
     @property
     def live_ema_source(self) -> torch.nn.Module | None:
@@ -56,13 +57,16 @@ class Run:
 
 
 def load_trainer(spec: BackendSpec) -> Any:
-    """The backend's implementation, checked to be trainable."""
+    """The backend's implementation, checked to be trainable (`spec.load` checks the declared create_training)."""
     if not spec.capabilities.trainable:
         raise UserError(f"backend {spec.id} is not trainable")
-    impl = spec.load()
-    if not callable(getattr(impl, "create_training", None)):
-        raise UserError(f"backend {spec.id} is marked trainable but its code has no create_training")
-    return impl
+    return spec.load()
+
+
+def model_extra(spec: BackendSpec, config: dict[str, Any]) -> dict[str, Any]:
+    """What the backend records in model.json besides its weights (capability `records_extra`), else {}. Locating
+    pretrained weights happens here, so calling it before reading the data makes a missing file an early error."""
+    return dict(spec.load().model_extra(config)) if spec.capabilities.records_extra else {}
 
 
 def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path, options: FitOptions,
@@ -103,7 +107,7 @@ def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: 
         ema = make_ema(task.modules[task.ema_module])
     ctx = TrainContext(task.optimizers, device, resolve_amp(options.amp, device), options.grad_clip, world)
     return Run(spec, config, dataset, out_dir, options, world, device, data, task, ctx, ema, order, total,
-               channels_last=channels_last, held_out=held_out)
+               channels_last=channels_last, held_out=held_out, extra=model_extra(spec, config))
 
 
 def _use_channels_last(setting: bool | str, device: torch.device, module: torch.nn.Module) -> bool:

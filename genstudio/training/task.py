@@ -13,7 +13,7 @@ training step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class DataInfo:
                             f"resolution={config['resolution']}")
         if "channels" in config and self.channels != config["channels"]:
             raise UserError(f"{backend}: the images have {self.channels} channel(s) but the config says "
-                            f"channels={config['channels']} (pass --set channels={self.channels})")
+                            f"channels={config['channels']} (set channels={self.channels})")
         if not conditional:
             return
         if self.num_classes < 2:
@@ -48,7 +48,7 @@ class DataInfo:
                             f"{self.num_classes}")
         if self.num_classes != config["num_classes"]:
             raise UserError(f"{backend}: the dataset has {self.num_classes} classes but the config says "
-                            f"num_classes={config['num_classes']} (pass --set num_classes={self.num_classes})")
+                            f"num_classes={config['num_classes']} (set num_classes={self.num_classes})")
 
 
 @runtime_checkable
@@ -114,3 +114,6 @@ class TrainingSummary:
     cancelled: bool = False
     device: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)  # the task's held-out evaluation, also in model.json
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -6,7 +6,7 @@ the torch code lives in `genstudio_gan.networks`, `.losses`, `.diffaugment` and 
 loaders in `genstudio_gan.backend` on first use.
 """
 
-from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, hookimpl
+from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, InputKind, InputSpec, hookimpl
 
 __version__ = "0.1.0"
 
@@ -87,7 +87,7 @@ CGAN_SCHEMA = ConfigSchema(
 
 @hookimpl
 def register_backends() -> list[BackendSpec]:
-    trainable = Capabilities(trainable=True, conditional=False, exportable=True)
+    trainable = Capabilities(trainable=True, exportable=True)
     return [
         BackendSpec(
             id="gan",
@@ -124,6 +124,8 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_gan.backend:CGAN",
             schema=CGAN_SCHEMA,
-            capabilities=Capabilities(trainable=True, conditional=True, exportable=True),
+            capabilities=trainable,
+            inputs=(InputSpec(InputKind.LABEL, required=False,
+                              help="Class name or number; default: cycle through the classes."),),
         ),
     ]

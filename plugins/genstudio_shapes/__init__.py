@@ -7,7 +7,7 @@ This module is imported whenever plugins are listed, so it only describes the ba
 `genstudio_shapes.render` and is imported on first use.
 """
 
-from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, hookimpl
+from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, InputKind, InputSpec, hookimpl
 
 __version__ = "0.1.0"
 
@@ -37,6 +37,8 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_shapes.render:ShapesBackend",
             schema=SCHEMA,
-            capabilities=Capabilities(trainable=False, conditional=True, exportable=False),
+            capabilities=Capabilities(trainable=False, exportable=False, class_names=True),
+            inputs=(InputSpec(InputKind.LABEL, required=False,
+                              help="circle, square or triangle; default: cycle through them."),),
         )
     ]

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, WeightsRef, hookimpl
+from genstudio import (
+    BackendKind,
+    BackendSpec,
+    Capabilities,
+    ConfigField,
+    ConfigSchema,
+    InputKind,
+    InputSpec,
+    WeightsRef,
+    hookimpl,
+)
 
 __version__ = "0.1.0"
 
@@ -121,6 +131,9 @@ ADAIN_SCHEMA = ConfigSchema(
 )
 
 
+CONTENT = InputSpec(InputKind.IMAGE, help="The photo or picture to restyle.")
+
+
 @hookimpl
 def register_backends() -> list[BackendSpec]:
     needs_vgg = (VGG19,)
@@ -135,8 +148,9 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_style.backend:GATYS",
             schema=GATYS_SCHEMA,
-            capabilities=Capabilities(trainable=False, exportable=False, needs_style_image=True,
+            capabilities=Capabilities(trainable=False, exportable=False, tile_safe=False, reports_progress=True,
                                       pretrained_weights=needs_vgg),
+            inputs=(CONTENT, InputSpec(InputKind.STYLE, help="The image whose style is transferred.")),
         ),
         BackendSpec(
             id="fast-style",
@@ -148,8 +162,9 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_style.backend:FAST_STYLE",
             schema=FAST_STYLE_SCHEMA,
-            capabilities=Capabilities(trainable=True, exportable=True, needs_style_image=False,
-                                      pretrained_weights=needs_vgg),
+            capabilities=Capabilities(trainable=True, exportable=True, export_recipe=True, postprocesses=True,
+                                      records_extra=True, pretrained_weights=needs_vgg),
+            inputs=(CONTENT,),
         ),
         BackendSpec(
             id="adain",
@@ -161,8 +176,9 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_style.backend:ADAIN",
             schema=ADAIN_SCHEMA,
-            capabilities=Capabilities(trainable=True, exportable=True, needs_style_image=True,
-                                      pretrained_weights=needs_vgg),
+            capabilities=Capabilities(trainable=True, exportable=True, export_recipe=True, postprocesses=True,
+                                      prepares_style=True, records_extra=True, pretrained_weights=needs_vgg),
+            inputs=(CONTENT, InputSpec(InputKind.STYLE, help="Any style image, given at use time.")),
         ),
     ]
 

@@ -64,9 +64,6 @@ class FastStyleTask(_SampledTask):
         with torch.no_grad():  # style targets: 1 x C x C per layer, broadcast over the batch
             self.style_grams = {name: gram_matrix(f) for name, f in vgg(style, list(self.style_layers)).items()}
 
-    def model_extra(self) -> dict[str, Any]:
-        return {"feature_network": self.vgg.reference}
-
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx) -> dict[str, float]:
         content = rgb(batch[0])
         self._remember(content)
@@ -112,9 +109,6 @@ class AdaINTask(_SampledTask):
         self.optimizers = {"net": torch.optim.Adam(model.decoder.parameters(), lr=config["lr"])}
         self.styles = styles  # S x 3 x R x R style images in [0, 1], on the device
         self.style_weight = config["style_weight"]
-
-    def model_extra(self) -> dict[str, Any]:
-        return {"feature_network": self.modules["net"].encoder.reference}
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx) -> dict[str, float]:
         content = rgb(batch[0])

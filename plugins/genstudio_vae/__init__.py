@@ -7,7 +7,7 @@ whenever plugins are listed, so it only describes the backends; the torch code l
 `.likelihood`, `.model` and `.train`, reached through the loaders in `genstudio_vae.backend` on first use.
 """
 
-from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, hookimpl
+from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, InputKind, InputSpec, hookimpl
 
 __version__ = "0.1.0"
 
@@ -71,7 +71,7 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_vae.backend:VAE",
             schema=VAE_SCHEMA,
-            capabilities=Capabilities(trainable=True, conditional=False, exportable=True),
+            capabilities=Capabilities(trainable=True, exportable=True, likelihood=True),
         ),
         BackendSpec(
             id="cvae",
@@ -83,6 +83,8 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_vae.backend:CVAE",
             schema=CVAE_SCHEMA,
-            capabilities=Capabilities(trainable=True, conditional=True, exportable=True),
+            capabilities=Capabilities(trainable=True, exportable=True, likelihood=True),
+            inputs=(InputSpec(InputKind.LABEL, required=False,
+                              help="Class name or number; default: cycle through the classes."),),
         ),
     ]

@@ -38,7 +38,7 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_example.plasma:PlasmaBackend",  # "module:attr", imported on first use
             schema=PLASMA_SCHEMA,
-            capabilities=Capabilities(trainable=False, conditional=False),
+            capabilities=Capabilities(trainable=False),
         )
     ]
 

@@ -1,0 +1,152 @@
+"""Declared capabilities: each optional method a backend may offer is a Protocol here, declared in its
+`Capabilities` and checked when the backend loads.
+
+The core never probes a module with `getattr`: it calls an optional method only when the backend declared the
+capability, and a backend that declares one and does not provide it fails at load with one line naming the
+plugin and the missing method. `CAPABILITIES` is the table (field of `Capabilities` -> where it is checked, its
+Protocol, what it promises); the README's plugin section documents each entry and a test keeps the two in step.
+
+Where: "impl" is the object the BackendSpec's loader names (it `build`s modules); "module" is the built module.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
+
+
+# --------------------------------------------------------------------------------------------------------------
+# On the implementation (what the loader names)
+# --------------------------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """`trainable`: `genstudio train` and train jobs accept the backend.
+
+    create_training(config, data, device) -> genstudio.training.TrainingTask. Called once per run (and per
+    process under DDP) with the resolved config, a `genstudio.training.DataInfo` and the torch device.
+    """
+
+    def create_training(self, config: dict[str, Any], data: Any, device: torch.device) -> Any: ...
+
+
+@runtime_checkable
+class RecordsExtra(Protocol):
+    """`records_extra`: model_extra(config) -> dict, merged into model.json's `extra` when training finishes.
+
+    Called by the train operation before the data is read, so a missing pretrained file fails fast; returns what
+    the weights alone do not say (the loss network's name and sha256, the style image's sha256, ...)."""
+
+    def model_extra(self, config: dict[str, Any]) -> dict[str, Any]: ...
+
+
+# --------------------------------------------------------------------------------------------------------------
+# On the built module
+# --------------------------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class OwnTruncation(Protocol):
+    """`truncation="own"`: truncate(z, psi) -> z' for a generator whose mean latent is not 0 (a learned mapping).
+
+    z is N x latent_dim on the CPU, psi in [0, 1] (1: unchanged). Without it, truncation="prior" pulls a
+    standard-normal latent toward 0 (z * psi) and truncation="none" refuses `--truncation`. An exported model
+    runs a backend with its own truncation only when its graph takes a `psi` input; otherwise the torch runtime is
+    used (auto) or `--runtime onnx` is refused."""
+
+    def truncate(self, z: torch.Tensor, psi: float) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Likelihood(Protocol):
+    """`likelihood`: `genstudio eval` reports the negative ELBO and an importance-weighted log-likelihood.
+
+    elbo(x, labels=None, *, samples=1) -> per-image ELBO in nats (N); iwae_log_likelihood(x, labels=None, k=100)
+    -> per-image log p(x) estimate (Burda et al. 2016), x: N x C x H x W in [0, 1]."""
+
+    def elbo(self, x: torch.Tensor, labels: torch.Tensor | None = None, **options: Any) -> torch.Tensor: ...
+
+    def iwae_log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                            **options: Any) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class ExportRecipe(Protocol):
+    """`export_recipe`: export_graphs() -> list[genstudio.export.ExportGraph], the main graph ("model") first.
+
+    Used by `genstudio export` instead of the graphs derived from the kind (generate(z[, labels]); an
+    autoencoder's decoder and encoder): stylizers with a style input, graphs that take a strength, ..."""
+
+    def export_graphs(self) -> list[Any]: ...
+
+
+@runtime_checkable
+class PreparesStyle(Protocol):
+    """`prepares_style`: prepare_style(style) -> 1 x 3 x H' x W', the style image (3 x H x W in [0, 1]) as the
+    module's own `stylize` would use it (scaled to its style size); what an exported graph's style input is fed."""
+
+    def prepare_style(self, style: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Postprocesses(Protocol):
+    """`postprocesses`: postprocess(content, styled, *, strength, preserve_color) -> N x 3 x H x W.
+
+    What `stylize` does after the network (the strength blend, colour preservation), applied to an exported
+    graph's output so the ONNX runtime gives the torch runtime's pixels. Without it: a linear blend toward the
+    content by (1 - strength) and no colour preservation."""
+
+    def postprocess(self, content: torch.Tensor, styled: torch.Tensor, *, strength: float,
+                    preserve_color: bool) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class ClassNames(Protocol):
+    """`class_names`: class_names -> sequence of str, the names of a conditional backend's classes when the model
+    folder does not record them (a backend that needs no training)."""
+
+    class_names: Any
+
+
+@runtime_checkable
+class ReportsProgress(Protocol):
+    """`reports_progress`: the kind's main call (stylize, translate) also takes `progress=` (an EventSink that
+    receives begin / progress / end events) and `abort=` (an AbortCheck polled every step; True raises
+    genstudio.Cancelled): for work that takes minutes per image, such as an optimisation."""
+
+    def stylize(self, content: Any, style: Any = None, **params: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One row of the table."""
+
+    name: str  # the Capabilities field
+    where: str  # "impl" | "module" | "declared" (a promise with no method to check)
+    protocol: type | None
+    summary: str  # one line for `backends show` and the README
+
+
+CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
+    Capability("trainable", "impl", Trainable, "create_training(config, data, device) -> TrainingTask"),
+    Capability("records_extra", "impl", RecordsExtra, "model_extra(config) -> dict, recorded in model.json"),
+    Capability("exportable", "declared", None, "`genstudio export` writes a parity-checked ONNX model"),
+    Capability("export_recipe", "module", ExportRecipe, "export_graphs() -> list[ExportGraph], main graph first"),
+    Capability("truncation", "module", OwnTruncation,
+               "'prior' (z * psi), 'own' (truncate(z, psi) -> z) or 'none'"),
+    Capability("likelihood", "module", Likelihood, "elbo(x, labels) and iwae_log_likelihood(x, labels, k)"),
+    Capability("prepares_style", "module", PreparesStyle, "prepare_style(style) -> 1 x 3 x H x W"),
+    Capability("postprocesses", "module", Postprocesses,
+               "postprocess(content, styled, *, strength, preserve_color) -> images"),
+    Capability("class_names", "module", ClassNames, "class_names: the classes' names"),
+    Capability("reports_progress", "module", ReportsProgress,
+               "stylize(..., progress=EventSink, abort=AbortCheck) reports its steps and stops on abort"),
+    Capability("tile_safe", "declared", None,
+               "fully convolutional: an image may be processed in overlapping tiles"),
+    Capability("pretrained_weights", "declared", None, "WeightsRef of each network it needs and cannot train"),
+)}
