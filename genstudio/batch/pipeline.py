@@ -3,6 +3,10 @@ threads; a journal and per-file provenance make a rerun skip everything already 
 
 Guarantees:
 - a bad input costs that input: it is listed with its reason and the batch goes on (exit code 1 at the end);
+- so does an error from the processor: a `UserError` keeps its line, running out of memory costs that file (a
+  batch of several is retried one image at a time first), and any other exception is the plugin's bug, listed
+  as "plugin X (backend Y) failed: Type: message" with its traceback in the entry (printed under --debug);
+  `Cancelled` and Ctrl-C still stop the batch;
 - a killed run leaves no half-written file (atomic writes) and a rerun redoes nothing that finished: the journal
   (`.genstudio-batch.jsonl` in --out, one line per finished file) says what is done, and an output whose stored
   provenance matches the planned one is up to date even without the journal;
@@ -11,6 +15,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,7 +35,7 @@ from genstudio.batch.inputs import Item, output_path
 from genstudio.batch.tiles import run_tiled
 from genstudio.batch.writer import up_to_date, write_result
 from genstudio.data import BadFile, open_image
-from genstudio.errors import ImageDecodeError, UserError
+from genstudio.errors import Cancelled, ImageDecodeError, PluginError, UserError
 from genstudio.events import AbortCheck, EventSink, Progress
 from genstudio.fileio import atomic_write_json, sha256_file
 from genstudio.provenance import now_iso, without_time
@@ -47,6 +52,7 @@ class Processor:
     record: Callable[[Item, str], dict[str, Any]]  # (item, input sha256) -> provenance without time
     max_batch: int = 8  # images of equal size run together up to this many
     tileable: bool = True  # fully convolutional and size-preserving: large inputs may be tiled
+    owner: tuple[str, str] = ("", "")  # (plugin name, backend id) whose code `run` is: named when it fails
 
 
 @dataclass
@@ -55,7 +61,7 @@ class BatchSummary:
     total: int = 0  # inputs considered
     written: int = 0
     up_to_date: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
+    failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"[, "traceback"]}
     passed_over: list[dict[str, str]] = field(default_factory=list)  # not images / unsafe links
     seconds: float = 0.0
     images_per_second: float = 0.0
@@ -185,8 +191,11 @@ def run_batch(
         write_result(prepared.target, result, prepared.record, fmt, quality)
         journal.add(str(prepared.target.relative_to(out)), prepared.key, prepared.target)
 
-    def fail(prepared: _Prepared, reason: str) -> None:
-        summary.failed.append({"path": str(prepared.item.source), "reason": reason})
+    def fail(prepared: _Prepared, reason: str, traceback: str | None = None) -> None:
+        entry = {"path": str(prepared.item.source), "reason": reason}
+        if traceback is not None:  # a plugin's bug: its traceback goes in the report (and on stderr with --debug)
+            entry["traceback"] = traceback
+        summary.failed.append(entry)
 
     decode_pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode")
     encode_pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="encode")
@@ -229,10 +238,14 @@ def run_batch(
             if tile is not None and processor.tileable and max(ready.pixels.shape[:2]) > tile:
                 flush(group)
                 try:
-                    submit(ready, run_tiled(ready.pixels, processor.run, tile, overlap, abort))
+                    result = run_tiled(ready.pixels, processor.run, tile, overlap, abort)
+                except Cancelled:
+                    raise
+                except Exception as exc:  # whatever the plugin raises costs this file only
+                    fail(ready, *_failure(exc, processor))
+                else:
+                    submit(ready, result)
                     computed += 1
-                except (RuntimeError, ValueError) as exc:
-                    fail(ready, f"processing failed: {str(exc).splitlines()[0]}")
                 reporter.update(advance=1, images_per_s=_rate(computed, started))
                 continue
             if group and (ready.pixels.shape != group[0].pixels.shape or len(group) >= processor.max_batch):
@@ -240,8 +253,6 @@ def run_batch(
             group.append(ready)
         flush(group)
     except BaseException as exc:
-        from genstudio.errors import Cancelled
-
         summary.cancelled = isinstance(exc, (Cancelled, KeyboardInterrupt))
         if not summary.cancelled:
             raise
@@ -290,15 +301,50 @@ def _run_group(group: list[_Prepared], processor: Processor, submit, fail) -> in
     n, h, w, c = stacked.shape
     planar = np.empty((n, c, h, w), dtype=np.float32)
     batch = torch.from_numpy(np.divide(stacked.transpose(0, 3, 1, 2), np.float32(255), out=planar))
+    failed = False
     try:
         with torch.no_grad():
             results = processor.run(batch).clamp_(0, 1)
-    except (RuntimeError, ValueError) as exc:
-        if len(group) > 1:  # one bad image should not sink its batch-mates: retry them one by one
-            return sum(_run_group([p], processor, submit, fail) for p in group)
-        fail(group[0], f"processing failed: {str(exc).splitlines()[0]}")
-        return 0
-    pixels = results.mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+        pixels = results.mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+        if len(pixels) != len(group):
+            raise ValueError(f"returned {len(pixels)} images for a batch of {len(group)}")
+    except Cancelled:
+        raise
+    except Exception as exc:  # whatever the plugin raises costs its files, not the batch
+        failed = True
+        if len(group) == 1:
+            fail(group[0], *_failure(exc, processor))
+    if failed:  # here the exception, and the frames its traceback held on to, are gone
+        del batch, planar, stacked
+        _release_cuda_cache()  # after an out-of-memory error the next attempt needs what the cache holds
+        # one bad image (or a batch too large for memory) should not sink its batch-mates: retry one by one
+        return sum(_run_group([p], processor, submit, fail) for p in group) if len(group) > 1 else 0
     for prepared, result in zip(group, pixels, strict=True):
         submit(prepared, result)
     return len(group)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, torch.cuda.OutOfMemoryError, or a RuntimeError saying "out of memory" (MPS, older CUDA)."""
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def _release_cuda_cache() -> None:
+    """Hand cached blocks back after an out-of-memory error, so the next (smaller) attempt can have them."""
+    if torch.cuda.is_initialized():
+        with contextlib.suppress(RuntimeError):  # a broken CUDA context: the next attempt reports it
+            torch.cuda.empty_cache()
+
+
+def _failure(exc: Exception, processor: Processor) -> tuple[str, str | None]:
+    """(reason, traceback or None) for an exception from the processor's run function."""
+    if isinstance(exc, UserError):
+        return str(exc), None  # its own clear line
+    if out_of_memory(exc):
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = f": {lines[0]}" if lines else ""
+        return f"out of memory (try --tile or --max-size){detail}", None
+    error = PluginError.from_exception(exc, *processor.owner)
+    return str(error), error.traceback

@@ -3,10 +3,16 @@
 One typer app; each command group lives in its own module. Start-up stays fast: no torch import here (commands
 import heavy modules inside their bodies). Errors a user can cause are `UserError`s: printed as one line on
 stderr with exit code 2 (the traceback only with --debug). Exit code 1 means partial failure (some inputs failed).
+
+Exit codes: 0 success; 1 partial failure (some inputs failed, the rest done); 2 a user error (bad input or
+option); 3 a plugin failed (a `PluginError`: a bug in a plugin's code, one line naming the plugin and backend,
+its traceback with --debug); 130 interrupted. `--debug` also sets GENSTUDIO_DEBUG=1, which core code reads
+through `genstudio.errors.debug_enabled()` (e.g. to print the tracebacks of files a plugin failed on).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -24,7 +30,7 @@ from genstudio.cli.info import info, reproduce
 from genstudio.cli.output import console_err
 from genstudio.cli.stylize import stylize
 from genstudio.cli.train import train
-from genstudio.errors import UserError
+from genstudio.errors import DEBUG_ENV, PluginError, UserError, debug_enabled
 
 app = typer.Typer(
     name="genstudio",
@@ -72,10 +78,13 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
 ) -> None:
     _state["debug"] = debug
+    if debug:  # reachable from core code without importing the CLI: genstudio.errors.debug_enabled()
+        os.environ[DEBUG_ENV] = "1"
 
 
 def main() -> None:
-    """Console-script entry point: runs the app and turns UserErrors into one line and exit code 2."""
+    """Console-script entry point: runs the app and turns UserErrors into one line and exit code 2, and
+    PluginErrors into one line and exit code 3 (with --debug both are re-raised with their tracebacks)."""
     try:
         if len(sys.argv) == 1:  # no arguments: the desktop app, as a launcher icon would start it
             sys.argv.append("gui")
@@ -84,6 +93,14 @@ def main() -> None:
         if _state["debug"] or "--debug" in sys.argv[1:]:
             raise
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except PluginError as exc:
+        if _state["debug"] or "--debug" in sys.argv[1:] or debug_enabled():
+            raise
+        from rich.markup import escape  # a plugin's message may hold [brackets]
+
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console_err.print("(run with --debug for the traceback)", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console_err.print("interrupted")

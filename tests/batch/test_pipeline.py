@@ -123,7 +123,8 @@ def test_processing_error_costs_one_image(tmp_path):
 
     processor.run = picky
     summary = run(root, tmp_path / "out", processor=processor)
-    assert summary.written == 2 and [f["reason"] for f in summary.failed] == ["processing failed: kernel failure"]
+    assert summary.written == 2 and [f["reason"] for f in summary.failed] == [
+        "plugin failed: RuntimeError: kernel failure"]  # a processor's own exception is its bug (one line)
 
 
 def test_report_file_and_option_checks(tree, tmp_path):
