@@ -8,6 +8,7 @@ is cheap and leaves identical bytes, and an interrupted run picks up where it st
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -57,61 +58,160 @@ def file_name(seed: int, index: int, label_name: str | None, truncation: float) 
 
 @dataclass
 class Sampler:
-    """A loaded generator ready to sample on the chosen runtime, and what provenance says about it."""
+    """A generator ready to sample on the chosen runtime, and what provenance says about it: a trained model
+    folder, or a backend that needs no training (procedural generators) built from its settings. `genstudio
+    generate`, generate jobs, `reproduce` and the app's Generate all sample through one of these."""
 
-    loaded: Any  # genstudio.models.LoadedModel
+    spec: Any  # BackendSpec
+    loaded: Any  # genstudio.models.LoadedModel, or None for a backend id
     module: Any  # the torch module, or its ONNX twin
     torch_device: Any  # torch.device for the torch runtime, None for ONNX
     runtime: str  # "torch" | "onnx"
     device_text: str  # what actually runs it, for provenance
     class_names: list[str]
     fell_back: bool = False  # onnxruntime was asked for a GPU and ran on the CPU
+    config: dict[str, Any] | None = None  # a backend id's settings (recorded: they decide the pixels)
 
     @property
     def num_classes(self) -> int:
-        return int(getattr(self.module, "num_classes", 0) or 0)
+        return int(self.module.num_classes or 0)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.module.latent_dim)
+
+    @property
+    def model_ref(self) -> str:
+        """What provenance names as the model: the folder's absolute path, or the backend id."""
+        return str(Path(self.loaded.folder).resolve()) if self.loaded is not None else self.spec.id
 
     def label_name(self, label: int | None) -> str | None:
         if label is None:
             return None
         return self.class_names[label] if label < len(self.class_names) else str(label)
 
-    def record(self, seed: int, index: int, label: int | None, truncation: float) -> dict[str, Any]:
-        """The provenance of image `index` of `seed`: everything `genstudio reproduce` needs."""
-        from genstudio.provenance import provenance
+    def resolve_label(self, label: str | int | None) -> int | None:
+        from genstudio import generation
 
+        return generation.resolve_label(label, self.num_classes, self.class_names)
+
+    def samples(self, seed: int, indices: list[int], *, label: int | None = None, truncation: float = 1.0,
+                batch_size: int = 64):
+        """generation.generate on this runtime, with the backend's declared truncation."""
+        from genstudio import generation
+
+        return generation.generate(self.module, seed, indices, label=label, truncation=truncation,
+                                   truncation_mode=self.spec.capabilities.truncation, batch_size=batch_size,
+                                   device=self.torch_device or "cpu")
+
+    def interpolation(self, seed_a: int, seed_b: int, steps: int, *, index: int = 0, label: int | None = None,
+                      truncation: float = 1.0):
+        """(step, image, record) along the slerp path from image `index` of seed_a to image `index` of seed_b
+        (ends included); a conditional model draws every step with `label` (default: the class image `index`
+        gets). The records (operation "interpolate-seeds") let `genstudio reproduce` redo any step."""
+        import torch
+
+        from genstudio import generation
+
+        if self.num_classes and label is None:
+            label = generation.label_for(index, None, self.num_classes)
+        z = generation.interpolate_seeds(seed_a, seed_b, steps, self.latent_dim, index=index)
+        if truncation != 1.0:
+            z = generation.truncate(self.module, z, truncation, self.spec.capabilities.truncation)
+        device = self.torch_device or "cpu"
+        for step in range(steps):
+            labels = torch.tensor([label], dtype=torch.long, device=device) if self.num_classes else None
+            with torch.no_grad():
+                image = self.module.generate(z[step:step + 1].to(device), labels).float().clamp(0, 1)[0].cpu()
+            parameters = {"seed_a": seed_a, "seed_b": seed_b, "index": index, "steps": steps, "step": step,
+                          "t": round(step / (steps - 1), 4), "label": label, "truncation": truncation}
+            yield step, image, self.record(seed_a, index, label, truncation, "interpolate-seeds", parameters)
+
+    def parameters(self, seed: int, index: int, label: int | None, truncation: float) -> dict[str, Any]:
         parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation}
         if label is not None:
             parameters["label"] = label
             parameters["label_name"] = self.label_name(label)
-        spec = self.loaded.spec
+        return parameters
+
+    def record(self, seed: int, index: int, label: int | None, truncation: float,
+               operation: str = "generate", parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The provenance of image `index` of `seed`: everything `genstudio reproduce` needs."""
+        from genstudio.provenance import provenance
+
+        spec = self.spec
+        extra = {} if self.config is None else {"config": dict(self.config)}
         return provenance(backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
-                          model_sha256=self.loaded.card.weights_sha256, parameters=parameters, runtime=self.runtime,
-                          device=self.device_text, operation="generate", model=str(Path(self.loaded.folder).resolve()))
+                          model_sha256=self.loaded.card.weights_sha256 if self.loaded is not None else None,
+                          parameters=parameters if parameters is not None else self.parameters(seed, index, label,
+                                                                                               truncation),
+                          runtime=self.runtime, device=self.device_text, operation=operation, model=self.model_ref,
+                          **extra)
+
+
+GENERATING_KINDS = ("generator", "autoencoder")  # both follow the generator contract (a VAE samples its prior)
+
+
+def _open_backend(backend: str, config: dict[str, Any] | None, assignments: list[str],
+                  torch_device: Any) -> tuple[Any, Any, dict]:
+    """(spec, module, resolved config) for a generator backend that needs no training."""
+    from genstudio.backends import check_model_kind
+    from genstudio.plugins import get_registry
+
+    spec = get_registry().backend(backend)
+    if spec.capabilities.trainable:
+        raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train "
+                        f"{spec.id}`")
+    resolved = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(list(assignments))})
+    module = spec.load().build(resolved)
+    check_model_kind(spec, module)
+    return spec, module.to(torch_device).eval(), resolved
 
 
 def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = "auto", provider: str = "auto",
-                 truncation: float = 1.0) -> Sampler:
-    """Load a generator model (checked) and pick its runtime; UserError when it cannot generate."""
-    from genstudio import generation
+                 truncation: float = 1.0, config: dict[str, Any] | None = None,
+                 assignments: list[str] = ()) -> Sampler:
+    """Load a generator (a model folder, checked; or a backend id with `config`) and pick its runtime; UserError
+    when it cannot generate, or when a runtime, provider or truncation asked for cannot be honoured."""
+    from genstudio.batch.stylize import check_runtime_request
     from genstudio.devices import describe_device, resolve_device
     from genstudio.models import load_model
     from genstudio.onnx_runtime import choose_runtime, onnx_generator
 
     torch_device = resolve_device(device)
-    loaded = load_model(model_dir, device=torch_device)
-    module = loaded.module
-    if not callable(getattr(module, "generate", None)) or not hasattr(module, "latent_dim"):
-        raise UserError(f"{model_dir} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), which does not "
-                        "generate images from noise")
-    if truncation != 1.0 and not generation.supports_truncation(module):
-        raise UserError(f"backend {loaded.spec.id!r} does not support truncation")
-    class_names = list(loaded.card.extra.get("class_names") or [])
-    runtime_used, onnx_path = choose_runtime(runtime, loaded.folder, loaded.card)
+    folder = Path(model_dir)
+    if folder.is_dir() or os.sep in str(model_dir) or str(model_dir).startswith("."):  # a folder, or a missing one
+        if config or assignments:
+            raise UserError("--set applies to backend ids (e.g. shapes); a trained model folder's settings are "
+                            "fixed")
+        loaded = load_model(folder, device=torch_device)
+        spec, module, resolved = loaded.spec, loaded.module, None
+        class_names = list(loaded.card.extra.get("class_names") or [])
+        what = str(model_dir)
+    else:
+        loaded = None
+        spec, module, resolved = _open_backend(str(model_dir), config, list(assignments), torch_device)
+        class_names = [str(name) for name in module.class_names] if spec.capabilities.class_names else []
+        what = f"backend {spec.id!r}"
+    if spec.kind.value not in GENERATING_KINDS:
+        raise UserError(f"{what} is a {spec.kind.value} ({spec.id}), which does not generate images from noise")
+    mode = spec.capabilities.truncation
+    if truncation != 1.0 and mode == "none":
+        raise UserError(f"backend {spec.id!r} does not support truncation")
+    runtime_used, onnx_path = ("torch", None) if loaded is None else choose_runtime(runtime, loaded.folder,
+                                                                                   loaded.card)
+    if runtime_used == "onnx" and mode == "own":  # its truncation runs in torch, outside the exported graph
+        if (runtime or "auto").lower() == "onnx":
+            raise UserError(f"backend {spec.id!r} truncates with its own mapping, which its ONNX model does not "
+                            "include; use --runtime torch")
+        runtime_used = "torch"
+    check_runtime_request(runtime_used, runtime, provider, what)
     if runtime_used == "onnx":
         twin = onnx_generator(onnx_path, module, provider)
-        return Sampler(loaded, twin, None, "onnx", twin.session.describe(), class_names, twin.session.fell_back)
-    return Sampler(loaded, module, torch_device, "torch", describe_device(torch_device), class_names)
+        return Sampler(spec, loaded, twin, None, "onnx", twin.session.describe(), class_names,
+                       twin.session.fell_back)
+    return Sampler(spec, loaded, module, torch_device, "torch", describe_device(torch_device), class_names,
+                   config=resolved)
 
 
 def generate_to_folder(
@@ -129,6 +229,8 @@ def generate_to_folder(
     overwrite: bool = False,  # rewrite files even when up to date
     runtime: str = "auto",  # auto | torch | onnx; auto: ONNX when a parity-checked export of these weights exists
     provider: str = "auto",  # onnxruntime provider: auto | cpu | cuda | tensorrt
+    config: dict[str, Any] | None = None,  # a backend id's settings (generators that need no training)
+    assignments: list[str] = (),  # --set key=value for a backend id, over `config`
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> GenerateSummary:
@@ -137,11 +239,12 @@ def generate_to_folder(
 
     if count < 1:
         raise UserError(f"--count must be at least 1, got {count}")
-    sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation)
-    label_index = generation.resolve_label(label, sampler.num_classes, sampler.class_names)
+    sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation,
+                           config=config, assignments=assignments)
+    label_index = sampler.resolve_label(label)
     label_name = sampler.label_name(label_index)
     out = Path(out_dir)
-    summary = GenerateSummary(str(sampler.loaded.folder), str(out), count, seed, runtime=sampler.runtime,
+    summary = GenerateSummary(sampler.model_ref, str(out), count, seed, runtime=sampler.runtime,
                               device=sampler.device_text)
     if sampler.fell_back:
         summary.notes.append("onnxruntime could not use the GPU and ran on the CPU")
@@ -153,12 +256,11 @@ def generate_to_folder(
     todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
     summary.files = [str(targets[i]) for i in indices]
     out.mkdir(parents=True, exist_ok=True)
-    reporter = Progress(progress, f"Generating with {sampler.loaded.spec.id}", total=count, abort=abort)
+    reporter = Progress(progress, f"Generating with {sampler.spec.id}", total=count, abort=abort)
     reporter.update(count - len(todo))
     started = time.perf_counter()
     images = []
-    for sample in generation.generate(sampler.module, seed, todo, label=label_index, truncation=truncation,
-                                      batch_size=batch_size, device=sampler.torch_device or "cpu"):
+    for sample in sampler.samples(seed, todo, label=label_index, truncation=truncation, batch_size=batch_size):
         reporter.check_abort()
         if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
             summary.written += 1

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from genstudio.errors import UserError
-from genstudio.generate_folder import GenerateSummary, generate_to_folder  # noqa: F401  (re-exported)
 
 
 def latent_seed(seed: int, index: int) -> int:
@@ -66,20 +65,15 @@ def interpolate_seeds(seed_a: int, seed_b: int, steps: int, latent_dim: int, *, 
     return torch.stack([slerp(a, b, i / (steps - 1)) for i in range(steps)])
 
 
-def supports_truncation(module: Any) -> bool:
-    """Generators with a standard-normal prior (every built-in one) or their own `truncate(z, psi)`."""
-    return callable(getattr(module, "truncate", None)) or getattr(module, "prior", "normal") == "normal"
-
-
-def truncate(module: Any, z: torch.Tensor, psi: float) -> torch.Tensor:
+def truncate(module: Any, z: torch.Tensor, psi: float, mode: str = "prior") -> torch.Tensor:
     """Move latents toward the mean latent by `psi` (1: unchanged, 0: the mean) (Karras et al. 2019, sec. 4).
-    A backend with a learned mapping provides `truncate(z, psi)`; for a standard-normal prior the mean is 0."""
+    `mode` is the backend's declared capability: "prior" (a standard-normal prior, whose mean is 0: z * psi),
+    "own" (the module's `truncate(z, psi)`, for a learned mapping) or "none" (no truncation)."""
     if not 0.0 <= psi <= 1.0:
         raise UserError(f"truncation must be between 0 and 1, got {psi}")
-    own = getattr(module, "truncate", None)
-    if callable(own):
-        return own(z, psi)
-    if not supports_truncation(module):
+    if mode == "own":
+        return module.truncate(z, psi)
+    if mode == "none":
         raise UserError(f"{type(module).__name__} does not support truncation")
     return z * psi
 
@@ -126,6 +120,7 @@ def generate(
     *,
     label: int | None = None,  # None: cycle through the classes (conditional models)
     truncation: float = 1.0,
+    truncation_mode: str = "prior",  # the backend's declared Capabilities.truncation
     batch_size: int = 64,
     device: torch.device | str | None = None,  # default: where the module's parameters are
 ) -> Iterator[Sample]:
@@ -136,12 +131,12 @@ def generate(
         first = next(iter(module.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
     module.eval()
-    num_classes = int(getattr(module, "num_classes", 0))
+    num_classes = int(module.num_classes)
     for start in range(0, len(indices), batch_size):
         chunk = list(indices[start:start + batch_size])
         z = latents(seed, chunk, module.latent_dim)
         if truncation != 1.0:
-            z = truncate(module, z, truncation)
+            z = truncate(module, z, truncation, truncation_mode)
         labels_list = [label_for(i, label, num_classes) for i in chunk]
         labels = torch.tensor(labels_list, dtype=torch.long, device=device) if num_classes else None
         images = module.generate(z.to(device), labels).float().clamp(0, 1).cpu()

@@ -1,14 +1,22 @@
-"""`genstudio stylize`: a stylizer (a trained model folder, or a backend id that needs no training such as
-`gatys`) over files and folders through the batch pipeline.
+"""Stylizing: one opened stylizer (`open_stylizer`) that the folder pipeline (`stylize_folder`, behind
+`genstudio stylize` and stylize-folder jobs) and the app's single-image action both run, so the same request
+gives the same pixels and the same provenance wherever it starts.
 
-Works with any backend following the stylizer contract: `stylize(content, style=None, **params)` on a
-3 x H x W tensor in [0, 1]. A model folder with a parity-checked `model.onnx` runs through onnxruntime by default
-(inputs `content` and, for arbitrary-style models, `style`).
+A stylizer is a trained model folder or a backend id that needs no training (`gatys`). Its inputs are declared
+(`BackendSpec.inputs`: the content `input`, a `style` for arbitrary-style backends); its use-time settings
+(`strength`, `preserve_color`) come from, in order: the request's own value, the settings (`--set` for a backend
+id; a model folder's saved config), the schema's default. The module always receives N x 3 x H x W tensors in
+[0, 1] (one image a call on the torch runtime) and the settings explicitly.
+
+Runtime honesty: `--runtime onnx` needs a model folder with a parity-checked export and is refused otherwise;
+`--provider` other than auto applies to onnxruntime and is refused when the torch runtime runs; provenance
+records the runtime and device that actually ran.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,7 @@ from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink
 
 ONNX_BATCH = 8  # images of one size per onnxruntime call on a GPU provider (the torch path runs one at a time)
+USE_SETTINGS = {"strength": (("strength", "alpha"), 1.0), "preserve_color": (("preserve_color",), False)}
 
 
 def onnx_batch(provider: str) -> int:  # provider: a Session's short name, "cpu" | "cuda" | "tensorrt"
@@ -29,6 +38,17 @@ def onnx_batch(provider: str) -> int:  # provider: a Session's short name, "cpu"
     the parallelism the cores take, and larger batches only spill the caches (fast-style lite on 2 cores: 14.0
     images/s at batch 1, 12.0 at batch 8; standard: equal within noise; bench/throughput.py)."""
     return 1 if provider == "cpu" else ONNX_BATCH
+
+
+def check_runtime_request(runtime_used: str, runtime: str, provider: str, what: str) -> None:
+    """Refuse, in one line, a runtime or provider the user asked for that will not run (shared with generate)."""
+    runtime, provider = (runtime or "auto").lower(), (provider or "auto").lower()
+    if runtime == "onnx" and runtime_used != "onnx":
+        raise UserError(f"{what} has no ONNX model to run (--runtime onnx needs a model folder that "
+                        "`genstudio export` wrote a parity-checked model.onnx into)")
+    if provider != "auto" and runtime_used != "onnx":
+        raise UserError(f"--provider {provider} chooses an onnxruntime provider, but {what} runs on torch; "
+                        "use --device for torch, or export the model and pass --runtime onnx")
 
 
 def _load(model_or_backend: str, assignments: list[str], device: torch.device, config: dict[str, Any] | None = None):
@@ -39,8 +59,12 @@ def _load(model_or_backend: str, assignments: list[str], device: torch.device, c
 
     if Path(model_or_backend).is_dir():
         loaded = load_model(model_or_backend, device=device)
+        if loaded.spec.kind != BackendKind.STYLIZER:
+            raise UserError(f"{model_or_backend} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), "
+                            "not a stylizer")
         if assignments:
-            raise UserError("--set applies to backend ids (e.g. gatys), not to trained model folders")
+            raise UserError("--set applies to backend ids (e.g. gatys); a trained model folder's settings are "
+                            "fixed: use --strength and --preserve-color")
         return loaded.spec, loaded.module, loaded, dict(loaded.card.config)
     if os.sep in model_or_backend or model_or_backend.startswith("."):
         raise UserError(f"model folder not found: {model_or_backend}")
@@ -55,14 +79,140 @@ def _load(model_or_backend: str, assignments: list[str], device: torch.device, c
     return spec, module.to(device).eval(), None, config
 
 
+def use_setting(name: str, given: Any, settings: dict[str, Any]) -> Any:
+    """A use-time setting: the request's value, else the settings' (under its name or its alias), else default."""
+    if given is not None:
+        return given
+    keys, default = USE_SETTINGS[name]
+    return next((settings[key] for key in keys if key in settings), default)
+
+
+def read_rgb(path: str | os.PathLike[str]) -> torch.Tensor:
+    """An image file (through the format allowlist) as 3 x H x W float in [0, 1]."""
+    from genstudio.data import open_image
+
+    return torch.from_numpy(np.asarray(open_image(path, "RGB")).copy()).permute(2, 0, 1).float() / 255
+
+
+@dataclass
+class Stylizer:
+    """An opened stylizer: the module on its runtime, the effective settings and inputs, and the provenance."""
+
+    spec: Any  # BackendSpec
+    module: Any  # the torch module (also on the ONNX runtime: it prepares the style and post-processes)
+    loaded: Any  # LoadedModel, or None for a backend id
+    settings: dict[str, Any]  # the config it runs with
+    params: dict[str, Any]  # the effective use-time settings: strength, preserve_color
+    inputs: dict[str, Any]  # declared inputs besides the content: {"style": Path | None, ...}
+    runtime: str  # "torch" | "onnx"
+    device_text: str  # what ran it, for provenance
+    torch_device: Any = None
+    session: Any = None  # onnxruntime Session on the onnx runtime
+    notes: list[str] = field(default_factory=list)
+    _feeds: dict[str, np.ndarray] = field(default_factory=dict)
+    _style: torch.Tensor | None = None
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        return (self.spec.plugin, self.spec.id)
+
+    @property
+    def max_batch(self) -> int:
+        return onnx_batch(self.session.provider) if self.runtime == "onnx" else 1
+
+    def run(self, batch: torch.Tensor, **extra: Any) -> torch.Tensor:
+        """N x 3 x H x W in [0, 1] -> the stylized N x 3 x H' x W' in [0, 1] (on the CPU). `extra` (progress,
+        abort) reaches modules that declare `reports_progress`."""
+        if self.runtime == "onnx":
+            result = torch.from_numpy(self.session.run({"content": batch.numpy(), **self._feeds})[0])
+            return self._finish(batch, result)
+        if not self.spec.capabilities.reports_progress:
+            extra = {}
+        style = self._style.to(self.torch_device) if self._style is not None else None
+        results = [self.module.stylize(image[None].to(self.torch_device), style, **self.params, **extra)
+                   for image in batch]
+        return torch.cat([torch.as_tensor(r).reshape(1, *r.shape[-3:]).float().cpu() for r in results])
+
+    def _finish(self, content: torch.Tensor, styled: torch.Tensor) -> torch.Tensor:
+        """What the torch path does inside `stylize` for strength and colour, after an ONNX graph: the module's
+        declared `postprocess`, else a linear blend toward the content."""
+        if self.spec.capabilities.postprocesses:
+            return self.module.postprocess(content, styled, **self.params)
+        styled, strength = styled.clamp(0, 1), self.params["strength"]
+        return content + strength * (styled - content) if strength < 1 else styled
+
+    def record(self, input_sha256: str | None, input_path: str | None = None) -> dict[str, Any]:
+        """The provenance of one output (its time is added by `provenance`)."""
+        from genstudio.inputs import provenance_fields
+        from genstudio.provenance import provenance
+
+        spec, loaded = self.spec, self.loaded
+        return provenance(
+            backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
+            model_sha256=loaded.card.weights_sha256 if loaded is not None else None,
+            parameters={**self.params, "config": self.settings}, runtime=self.runtime, device=self.device_text,
+            operation="stylize", input_sha256=input_sha256,
+            **{**provenance_fields(spec.inputs, self.inputs, skip=("input",)),
+               **({"input": input_path} if input_path else {})},
+            model=str(Path(loaded.folder).resolve()) if loaded is not None else spec.id,
+        )
+
+
+def open_stylizer(
+    model_or_backend: str | os.PathLike[str],
+    *,
+    style: str | os.PathLike[str] | None = None,  # the style image, for backends that declare a style input
+    strength: float | None = None,  # None: the settings' (config strength / alpha), else 1
+    preserve_color: bool | None = None,  # None: the settings', else False
+    assignments: list[str] = (),  # --set key=value for a backend id
+    config: dict[str, Any] | None = None,  # a backend id's settings as a mapping (reproduce, the app), under --set
+    device: str = "auto",
+    runtime: str = "auto",  # auto | torch | onnx
+    provider: str = "auto",
+) -> Stylizer:
+    """Load and check a stylizer and everything it needs to run; UserError for what the user can fix."""
+    from genstudio.devices import describe_device, resolve_device
+    from genstudio.inputs import InputKind, resolve_inputs
+    from genstudio.onnx_runtime import choose_runtime, open_session
+
+    torch_device = resolve_device(device)
+    spec, module, loaded, settings = _load(str(model_or_backend), list(assignments), torch_device, config)
+    inputs = resolve_inputs(spec.id, spec.inputs, {"style": style}, provided_elsewhere=("input",))
+    inputs.pop("input", None)
+    params = {"strength": float(use_setting("strength", strength, settings)),
+              "preserve_color": bool(use_setting("preserve_color", preserve_color, settings))}
+    if not 0.0 <= params["strength"] <= 1.0:
+        raise UserError(f"strength must be between 0 and 1, got {params['strength']}")
+    style_spec = spec.input(InputKind.STYLE)
+    style_tensor = read_rgb(inputs[style_spec.name]) if style_spec and inputs.get(style_spec.name) else None
+    runtime_used, onnx_path = ("torch", None) if loaded is None else choose_runtime(runtime, loaded.folder,
+                                                                                   loaded.card)
+    check_runtime_request(runtime_used, runtime, provider, f"{spec.id!r}" if loaded is None else str(loaded.folder))
+    stylizer = Stylizer(spec, module, loaded, settings, params, inputs, runtime_used, "", torch_device,
+                        _style=style_tensor)
+    if runtime_used == "onnx":
+        stylizer.session = session = open_session(onnx_path, provider)
+        stylizer.device_text = session.describe()
+        if session.fell_back:
+            stylizer.notes.append("onnxruntime could not use the GPU and ran on the CPU")
+        if style_spec and style_spec.graph_input in session.input_names:  # the style as the module prepares it
+            prepared = module.prepare_style(style_tensor) if spec.capabilities.prepares_style else style_tensor[None]
+            stylizer._feeds[style_spec.graph_input] = np.ascontiguousarray(prepared.numpy(), dtype=np.float32)
+        if "alpha" in session.input_names:  # the strength applied inside the graph (AdaIN's feature blend)
+            stylizer._feeds["alpha"] = np.array([params["strength"]], dtype=np.float32)
+    else:
+        stylizer.device_text = describe_device(torch_device)
+    return stylizer
+
+
 def stylize_folder(
     model_or_backend: str,
     inputs: list[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
     style: str | os.PathLike[str] | None = None,  # the style image, for backends that take one
-    strength: float = 1.0,
-    preserve_color: bool = False,
+    strength: float | None = None,  # None: the settings' value (see the module docstring)
+    preserve_color: bool | None = None,  # None: the settings' value
     assignments: list[str] = (),  # --set key=value for a backend id
     config: dict[str, Any] | None = None,  # a backend id's settings as a mapping (reproduce), under assignments
     device: str = "auto",
@@ -74,77 +224,19 @@ def stylize_folder(
     abort: AbortCheck | None = None,
     **batch_options: Any,  # fmt, quality, overwrite, max_size, tile, overlap, workers, report_file
 ) -> BatchSummary:
-    from genstudio.data import open_image
-    from genstudio.devices import describe_device, resolve_device
-    from genstudio.fileio import sha256_file
-    from genstudio.onnx_runtime import choose_runtime, open_session
-    from genstudio.provenance import provenance
-
-    if not 0.0 <= strength <= 1.0:
-        raise UserError(f"--strength must be between 0 and 1, got {strength}")
-    torch_device = resolve_device(device)
-    spec, module, loaded, settings = _load(str(model_or_backend), list(assignments), torch_device, config)
-    needs_style = spec.capabilities.needs_style_image
-    if needs_style and style is None:
-        raise UserError(f"backend {spec.id!r} needs a style image: pass --style IMAGE")
-    if style is not None and not needs_style:
-        raise UserError(f"backend {spec.id!r} was trained on one style and takes no --style")
-    style_tensor, style_sha = None, None
-    if style is not None:
-        style_image = open_image(style, "RGB")
-        style_tensor = torch.from_numpy(np.asarray(style_image).copy()).permute(2, 0, 1).float() / 255
-        style_sha = sha256_file(style)
+    stylizer = open_stylizer(model_or_backend, style=style, strength=strength, preserve_color=preserve_color,
+                             assignments=assignments, config=config, device=device, runtime=runtime,
+                             provider=provider)
+    if batch_options.get("tile") and not stylizer.spec.capabilities.tile_safe:
+        raise UserError(f"backend {stylizer.spec.id!r} is not tile-safe (each tile would be styled on its own): "
+                        "drop --tile, or use --max-size")
     items, passed_over = collect(list(inputs), out, recursive=recursive, pattern=pattern)
     if not items and not passed_over:
         raise UserError("no input images found")
 
-    runtime_used, onnx_path = ("torch", None) if loaded is None else choose_runtime(runtime, loaded.folder, loaded.card)
-    params = {"strength": strength, "preserve_color": preserve_color}
-    if runtime_used == "onnx":
-        session = open_session(onnx_path, provider)
-        device_text = session.describe()
-
-        constant_feeds: dict[str, np.ndarray] = {}
-        if "style" in session.input_names:  # arbitrary-style graphs: the style as the module prepares it
-            prepare = getattr(module, "prepare_style", None)
-            prepared = prepare(style_tensor) if callable(prepare) else style_tensor[None]
-            constant_feeds["style"] = np.ascontiguousarray(prepared.numpy(), dtype=np.float32)
-        if "alpha" in session.input_names:  # the strength applied inside the graph (AdaIN's feature blend)
-            constant_feeds["alpha"] = np.array([strength], dtype=np.float32)
-
-        def run(batch: torch.Tensor) -> torch.Tensor:
-            result = torch.from_numpy(session.run({"content": batch.numpy(), **constant_feeds})[0])
-            return _blend(batch, result, strength, preserve_color, module)
-    else:
-        device_text = describe_device(torch_device)
-        style_on_device = style_tensor.to(torch_device) if style_tensor is not None else None
-
-        def run(batch: torch.Tensor) -> torch.Tensor:
-            results = [module.stylize(image.to(torch_device), style_on_device, **params) for image in batch]
-            return torch.stack([torch.as_tensor(r).reshape(r.shape[-3:]).float().cpu() for r in results])
-
-
     def record(item: Item, digest: str) -> dict[str, Any]:
-        return provenance(
-            backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
-            model_sha256=loaded.card.weights_sha256 if loaded is not None else None,
-            parameters={**params, "config": settings}, runtime=runtime_used, device=device_text,
-            operation="stylize", input_sha256=digest, style_sha256=style_sha,
-            style=str(Path(style).resolve()) if style is not None else None,
-            model=str(Path(loaded.folder).resolve()) if loaded is not None else spec.id,
-        )
+        return stylizer.record(digest)
 
-    processor = Processor(f"Stylizing with {spec.id}", run, record,
-                          max_batch=onnx_batch(session.provider) if runtime_used == "onnx" else 1,
-                          tileable=bool(getattr(module, "fully_convolutional", True)))
+    processor = Processor(f"Stylizing with {stylizer.spec.id}", stylizer.run, record, max_batch=stylizer.max_batch,
+                          tileable=stylizer.spec.capabilities.tile_safe, owner=stylizer.owner)
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)
-
-
-def _blend(content: torch.Tensor, styled: torch.Tensor, strength: float, preserve_color: bool, module) -> torch.Tensor:
-    """What the torch path does inside `stylize` for strength and colour, applied after an ONNX graph: the
-    module's own `postprocess` when it has one, else a linear blend toward the content."""
-    post = getattr(module, "postprocess", None)
-    if callable(post):
-        return post(content, styled, strength=strength, preserve_color=preserve_color)
-    styled = styled.clamp(0, 1)
-    return content + strength * (styled - content) if strength < 1 else styled

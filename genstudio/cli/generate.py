@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json
 from genstudio.cli.progress import ProgressBar
 
 
 def generate(
-    model: Path = typer.Argument(..., help="A trained model folder (model.json + weights.safetensors)."),
+    model: str = typer.Argument(..., help="A trained model folder (model.json + weights.safetensors), or a "
+                                "backend id that needs no training (e.g. shapes)."),
     count: int = typer.Option(16, "--count", "-n", min=1, help="How many images."),
     out: Path = typer.Option(..., "--out", help="Folder to write the PNGs into (created)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Image i of seed s is always the same image."),
@@ -28,6 +29,7 @@ def generate(
     runtime: str = typer.Option("auto", "--runtime", help="torch, onnx, or auto: ONNX when `genstudio export` "
                                 "wrote a parity-checked model.onnx for these weights."),
     provider: str = typer.Option("auto", "--provider", help="onnxruntime provider: auto, cpu, cuda or tensorrt."),
+    assignments: list[str] = SET_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate images; each PNG records how it was made (seed, index, model hash, device)."""
@@ -36,7 +38,8 @@ def generate(
     with ProgressBar(enabled=not as_json) as bar:
         summary = generate_to_folder(model, out, count=count, seed=seed, label=label, truncation=truncation,
                                      grid=grid, batch_size=batch_size, device=device, first_index=start,
-                                     overwrite=overwrite, runtime=runtime, provider=provider, progress=bar)
+                                     overwrite=overwrite, runtime=runtime, provider=provider,
+                                     assignments=assignments, progress=bar)
     if as_json:
         print_json(summary.to_dict())
         return

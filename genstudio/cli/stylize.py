@@ -18,8 +18,10 @@ def stylize(
     style: Path | None = typer.Option(None, "--style", help="Style image (for backends that take one)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Include subfolders."),
     glob: str | None = typer.Option(None, "--glob", help="Only files whose name matches, e.g. '*.jpg'."),
-    strength: float = typer.Option(1.0, "--strength", min=0.0, max=1.0, help="0 = the content, 1 = full style."),
-    preserve_color: bool = typer.Option(False, "--preserve-color", help="Keep the content's colours."),
+    strength: float | None = typer.Option(None, "--strength", min=0.0, max=1.0,
+                                          help="0 = the content, 1 = full style; default: the model's setting."),
+    preserve_color: bool | None = typer.Option(None, "--preserve-color/--no-preserve-color",
+                                               help="Keep the content's colours; default: the model's setting."),
     max_size: int | None = typer.Option(None, "--max-size", min=16, help="Downscale inputs larger than this."),
     tile: int | None = typer.Option(None, "--tile", min=64, help="Process larger images in tiles of this size."),
     overlap: int = typer.Option(32, "--overlap", min=0, help="Tile overlap in pixels."),
@@ -43,13 +45,27 @@ def stylize(
                                  recursive=recursive, pattern=glob, progress=bar, fmt=fmt, quality=quality,
                                  overwrite=overwrite, max_size=max_size, tile=tile, overlap=overlap,
                                  workers=workers, report_file=report)
+    from rich.markup import escape  # paths and a plugin's messages may hold [brackets]
+
+    from genstudio.errors import debug_enabled
+
+    debug = debug_enabled()  # genstudio --debug
     if as_json:
-        print_json(summary.to_dict())
+        print_json(summary.to_dict())  # a plugin's failures carry their "traceback" here, --debug or not
     else:
         state = "stopped" if summary.cancelled else "done"
         console.print(f"{state}: {summary.written} written, {summary.up_to_date} already up to date, "
                       f"{len(summary.failed) + len(summary.passed_over)} skipped in {summary.seconds:.1f}s "
                       f"({summary.images_per_second:.2f} img/s) -> {summary.out}", highlight=False)
         for entry in summary.failed + summary.passed_over:
-            console_err.print(f"[yellow]skipped[/] {entry['path']}: {entry['reason']}", highlight=False)
+            console_err.print(f"[yellow]skipped[/] {escape(entry['path'])}: {escape(entry['reason'])}", highlight=False)
+            if debug and entry.get("traceback"):  # a plugin's bug: where it happened
+                console_err.print(entry["traceback"].rstrip(), markup=False, highlight=False, soft_wrap=True)
+        if not debug and any(entry.get("traceback") for entry in summary.failed):
+            console_err.print("(a plugin failed: run with --debug for the traceback)", highlight=False)
+    if as_json and debug:  # stdout stays JSON; the tracebacks go to stderr as well
+        for entry in summary.failed:
+            if entry.get("traceback"):
+                console_err.print(f"{entry['path']}:\n{entry['traceback'].rstrip()}", markup=False,
+                                  highlight=False, soft_wrap=True)
     raise typer.Exit(summary.exit_code)

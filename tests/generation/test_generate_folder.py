@@ -13,6 +13,7 @@ from PIL import Image
 
 from genstudio import generation
 from genstudio.errors import UserError
+from genstudio.generate_folder import generate_to_folder
 from genstudio.models import save_model
 from genstudio.plugins import discover
 from genstudio.provenance import CHUNK, read_provenance
@@ -48,10 +49,10 @@ def digests(folder):
 
 def test_same_command_twice_gives_identical_bytes(registry, tmp_path, single_torch_thread):
     model = make_model(registry, tmp_path / "m")
-    first = generation.generate_to_folder(model, tmp_path / "g", count=6, seed=1, device="cpu")
+    first = generate_to_folder(model, tmp_path / "g", count=6, seed=1, device="cpu")
     assert first.written == 6 and len(first.files) == 6
     before = digests(tmp_path / "g")
-    second = generation.generate_to_folder(model, tmp_path / "g", count=6, seed=1, device="cpu")
+    second = generate_to_folder(model, tmp_path / "g", count=6, seed=1, device="cpu")
     assert (second.written, second.unchanged) == (0, 6)
     assert digests(tmp_path / "g") == before
 
@@ -59,19 +60,19 @@ def test_same_command_twice_gives_identical_bytes(registry, tmp_path, single_tor
 def test_batch_size_and_count_do_not_change_images(registry, tmp_path, monkeypatch, single_torch_thread):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     model = make_model(registry, tmp_path / "m")
-    generation.generate_to_folder(model, tmp_path / "a", count=5, seed=3, batch_size=1, device="cpu")
-    generation.generate_to_folder(model, tmp_path / "b", count=8, seed=3, batch_size=8, device="cpu")
+    generate_to_folder(model, tmp_path / "a", count=5, seed=3, batch_size=1, device="cpu")
+    generate_to_folder(model, tmp_path / "b", count=8, seed=3, batch_size=8, device="cpu")
     a, b = digests(tmp_path / "a"), digests(tmp_path / "b")
     assert a == {name: b[name] for name in a}  # same bytes: pixels and provenance, time from SOURCE_DATE_EPOCH
     assert read_provenance(tmp_path / "a" / "seed3-00000.png")["time"] == "2023-11-14T22:13:20+00:00"
-    other_seed = generation.generate_to_folder(model, tmp_path / "c", count=1, seed=4, device="cpu")
+    other_seed = generate_to_folder(model, tmp_path / "c", count=1, seed=4, device="cpu")
     pixels = np.asarray(Image.open(other_seed.files[0]))
     assert not np.array_equal(pixels, np.asarray(Image.open(tmp_path / "a" / "seed3-00000.png")))
 
 
 def test_provenance_says_how_the_image_was_made(registry, tmp_path, single_torch_thread):
     model = make_model(registry, tmp_path / "m")
-    summary = generation.generate_to_folder(model, tmp_path / "g", count=2, seed=9, truncation=0.5, device="cpu")
+    summary = generate_to_folder(model, tmp_path / "g", count=2, seed=9, truncation=0.5, device="cpu")
     path = tmp_path / "g" / "seed9-00001-psi0.5.png"
     assert summary.files[1] == str(path)
     with Image.open(path) as image:
@@ -87,7 +88,7 @@ def test_provenance_says_how_the_image_was_made(registry, tmp_path, single_torch
 
 def test_images_match_the_generator_directly(registry, tmp_path, single_torch_thread):
     model = make_model(registry, tmp_path / "m")
-    summary = generation.generate_to_folder(model, tmp_path / "g", count=3, seed=2, device="cpu")
+    summary = generate_to_folder(model, tmp_path / "g", count=3, seed=2, device="cpu")
     from genstudio.models import load_model
 
     module = load_model(model).module
@@ -100,11 +101,11 @@ def test_images_match_the_generator_directly(registry, tmp_path, single_torch_th
 def test_damaged_or_stale_files_are_redone(registry, tmp_path, single_torch_thread):
     model = make_model(registry, tmp_path / "m")
     out = tmp_path / "g"
-    generation.generate_to_folder(model, out, count=3, seed=0, device="cpu")
+    generate_to_folder(model, out, count=3, seed=0, device="cpu")
     good = (out / "seed0-00001.png").read_bytes()
     (out / "seed0-00001.png").write_bytes(good[: len(good) // 2])  # truncated, as by a crash of another tool
     make_model(registry, tmp_path / "m", seed=1)  # retrained: new weights, new sha256
-    again = generation.generate_to_folder(model, out, count=3, seed=0, device="cpu")
+    again = generate_to_folder(model, out, count=3, seed=0, device="cpu")
     assert again.written == 3  # all stale (new model), the damaged one too
     assert read_provenance(out / "seed0-00001.png") is not None
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
@@ -112,25 +113,25 @@ def test_damaged_or_stale_files_are_redone(registry, tmp_path, single_torch_thre
 
 def test_conditional_labels_by_name_and_cycling(registry, tmp_path, single_torch_thread):
     model = make_model(registry, tmp_path / "m", backend="cgan", num_classes=3)
-    cycled = generation.generate_to_folder(model, tmp_path / "g", count=4, seed=0, device="cpu")
+    cycled = generate_to_folder(model, tmp_path / "g", count=4, seed=0, device="cpu")
     labels = [read_provenance(path)["parameters"]["label"] for path in cycled.files]
     assert labels == [0, 1, 2, 0]
-    named = generation.generate_to_folder(model, tmp_path / "g", count=2, seed=0, label="class 2", grid=True,
-                                          device="cpu")
+    named = generate_to_folder(model, tmp_path / "g", count=2, seed=0, label="class 2", grid=True,
+                               device="cpu")
     assert named.files[0].endswith("seed0-00000-class_2.png")
     record = read_provenance(named.files[1])
     assert record["parameters"]["label"] == 2 and record["parameters"]["label_name"] == "class 2"
     assert named.grid and read_provenance(named.grid)["parameters"]["indices"] == [0, 1]
     with pytest.raises(UserError, match="unknown label"):
-        generation.generate_to_folder(model, tmp_path / "g", count=1, label="dog", device="cpu")
+        generate_to_folder(model, tmp_path / "g", count=1, label="dog", device="cpu")
 
 
 def test_errors_are_one_line(registry, tmp_path):
     with pytest.raises(UserError, match="count must be at least 1"):
-        generation.generate_to_folder(tmp_path, tmp_path / "g", count=0)
+        generate_to_folder(tmp_path, tmp_path / "g", count=0)
     with pytest.raises(UserError, match="model.json"):
-        generation.generate_to_folder(tmp_path / "nothing", tmp_path / "g", count=1, device="cpu")
+        generate_to_folder(tmp_path / "nothing", tmp_path / "g", count=1, device="cpu")
     model = make_model(registry, tmp_path / "m")
     with pytest.raises(UserError, match="not conditional"):
-        generation.generate_to_folder(model, tmp_path / "g", count=1, label="1", device="cpu")
+        generate_to_folder(model, tmp_path / "g", count=1, label="1", device="cpu")
     assert not (tmp_path / "g").exists()  # nothing written before the checks passed

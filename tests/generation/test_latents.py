@@ -77,7 +77,7 @@ def test_truncation_toward_the_mean():
     assert torch.equal(generation.truncate(_Gaussian(), z, 1.0), z)
     assert torch.equal(generation.truncate(_Gaussian(), z, 0.0), torch.zeros_like(z))
     assert torch.allclose(generation.truncate(_Gaussian(), z, 0.5), z / 2)
-    assert torch.equal(generation.truncate(_Mapped(), z, 0.25), torch.full_like(z, 0.25))
+    assert torch.equal(generation.truncate(_Mapped(), z, 0.25, "own"), torch.full_like(z, 0.25))
     with pytest.raises(UserError, match="between 0 and 1"):
         generation.truncate(_Gaussian(), z, 1.5)
 

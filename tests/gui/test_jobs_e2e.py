@@ -101,7 +101,7 @@ def test_jobs_through_the_window(qtbot, tmp_path, registry, queue, tiny_model):
 
 
 def test_finished_generate_job_shows_its_images(window, queue, tiny_model, tmp_path):
-    from genstudio.generation import generate_to_folder
+    from genstudio.generate_folder import generate_to_folder
     from genstudio.jobs.model import DONE
 
     job_id = queue.add("generate", {"model": str(tiny_model), "out": str(tmp_path / "gen"), "count": 3})

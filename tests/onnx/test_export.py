@@ -13,6 +13,7 @@ import torch
 from genstudio import generation
 from genstudio.errors import UserError
 from genstudio.export import ExportGraph, GraphInput, export_model, graphs_for
+from genstudio.generate_folder import generate_to_folder
 from genstudio.models import load_model, read_card, save_model
 from genstudio.onnx_runtime import open_session
 from genstudio.reproduce import reproduce
@@ -119,21 +120,21 @@ def test_recipes_and_refusals(registry, tmp_path):
 
 def test_generate_prefers_a_checked_export_and_reproduce_matches(registry, tmp_path, single_torch_thread):
     model = make_model(registry, tmp_path / "m", "dcgan")
-    torch_run = generation.generate_to_folder(model, tmp_path / "t", count=3, seed=2, device="cpu")
+    torch_run = generate_to_folder(model, tmp_path / "t", count=3, seed=2, device="cpu")
     assert torch_run.runtime == "torch"  # no export yet
     export_model(model)
-    onnx_run = generation.generate_to_folder(model, tmp_path / "o", count=3, seed=2, device="cpu")
+    onnx_run = generate_to_folder(model, tmp_path / "o", count=3, seed=2, device="cpu")
     assert onnx_run.runtime == "onnx" and "CPUExecutionProvider" in onnx_run.device
-    forced = generation.generate_to_folder(model, tmp_path / "f", count=1, seed=2, device="cpu", runtime="torch")
+    forced = generate_to_folder(model, tmp_path / "f", count=1, seed=2, device="cpu", runtime="torch")
     assert forced.runtime == "torch"
     for summary in (torch_run, onnx_run):
         result = reproduce(summary.files[1], tmp_path / f"again-{summary.runtime}.png")
         assert result.identical and result.runtime == summary.runtime
     # retrained weights: the old export no longer counts, auto falls back to torch and --runtime onnx refuses
     make_model(registry, model, "dcgan", latent_dim=8, ngf=5)
-    assert generation.generate_to_folder(model, tmp_path / "n", count=1, device="cpu").runtime == "torch"
+    assert generate_to_folder(model, tmp_path / "n", count=1, device="cpu").runtime == "torch"
     with pytest.raises(UserError, match="genstudio export"):
-        generation.generate_to_folder(model, tmp_path / "n", count=1, device="cpu", runtime="onnx")
+        generate_to_folder(model, tmp_path / "n", count=1, device="cpu", runtime="onnx")
     with pytest.raises(UserError, match="not the model"):
         reproduce(torch_run.files[0], tmp_path / "wrong.png")
 
@@ -152,8 +153,8 @@ def test_vae_exports_decoder_and_encoder(tmp_path, use_plugins, backend, single_
     assert record["graphs"]["encoder"]["outputs"] == ["mean", "logvar"]
     assert all(g["max_abs_error"]["cpu"] < 1e-4 for g in record["graphs"].values())
     assert (tmp_path / "m" / "model.encoder.onnx").is_file()
-    summary = generation.generate_to_folder(tmp_path / "m", tmp_path / "g", count=2, device="cpu",
-                                            label="1" if backend == "cvae" else None)
+    summary = generate_to_folder(tmp_path / "m", tmp_path / "g", count=2, device="cpu",
+                                 label="1" if backend == "cvae" else None)
     assert summary.runtime == "onnx"
 
 
