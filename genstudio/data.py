@@ -222,6 +222,25 @@ def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> FolderS
     return FolderScan(root, files, labels, [name for name, _ in class_folders], skipped)
 
 
+GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+CHANNEL_SAMPLE = 256  # images whose headers decide a folder's channels (spread evenly over the folder)
+
+
+def detect_channels(scan: FolderScan) -> int:
+    """1 when the folder's images are greyscale (judged from the headers of up to CHANNEL_SAMPLE of them, spread
+    over every class; no pixels are decoded), else 3. Files that do not open are left to the decoder to report."""
+    files = scan.files
+    step = max(1, len(files) // CHANNEL_SAMPLE)
+    modes = set()
+    for path in files[::step]:
+        try:
+            with Image.open(path) as image:
+                modes.add(image.mode)
+        except Exception:  # noqa: BLE001 - unreadable files are reported when the dataset decodes them
+            continue
+    return 1 if modes and modes <= GREY_MODES else 3
+
+
 def existing_folder(root: str | os.PathLike[str]) -> Path:
     """`root` as an absolute path; a `UserError` when it is missing or not a folder."""
     folder = Path(root).expanduser().resolve()

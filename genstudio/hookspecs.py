@@ -19,6 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from genstudio.backends import BackendSpec
+    from genstudio.operations.registry import Operation
 
 hookspec = pluggy.HookspecMarker("genstudio")
 
@@ -39,6 +40,20 @@ def register_backends() -> list[BackendSpec]:
     all installed plugins: a duplicate id marks the *later* plugin as failed. The registry fills in each spec's
     ``plugin`` and ``plugin_version``; leave them empty. Return descriptors only: the implementation named by
     ``BackendSpec.loader`` is imported later, when the backend is first used.
+    """
+
+
+@hookspec
+def register_operations() -> list[Operation]:
+    """Return the operations this plugin adds, each a job kind (`genstudio jobs add KIND`, the app's queue).
+
+    Called once each time plugins are discovered, right after ``register_backends``. Takes no arguments.
+
+    Return a list of `genstudio.operations.registry.Operation` descriptors (an empty list is fine): the kind,
+    the job runner as a ``"module:function"`` string (imported in the job's child process on first use; the
+    function takes ``(params, progress, abort)`` and returns a JSON-safe dict), the required and path
+    parameters. A kind that a built-in operation or another plugin already uses marks this plugin as failed.
+    Like the backends' loaders, the runner's module is not imported here.
     """
 
 

@@ -72,6 +72,7 @@ class PluginRegistry:
         self.manager = manager
         self.plugins: dict[str, PluginRecord] = {}
         self.backends: dict[str, BackendSpec] = {}
+        self.operations: dict[str, Any] = {}  # kind -> genstudio.operations.registry.Operation
 
     # -- building -------------------------------------------------------------------------------------------
     def add(self, record: PluginRecord, plugin: object | None) -> None:
@@ -107,11 +108,36 @@ class PluginRegistry:
                 self.backends[spec.id] = spec.with_plugin(record.name, record.version)
                 record.backends.append(spec.id)
 
+    def collect_operations(self) -> None:
+        """Call every loaded plugin's register_operations; a bad result or a clash with a built-in or another
+        plugin's kind costs that plugin."""
+        from dataclasses import replace
+
+        from genstudio.operations.registry import BUILTIN, check_operations
+
+        builtin = {op.kind for op in BUILTIN}
+        for impl in list(self.manager.hook.register_operations.get_hookimpls()):
+            record = self.plugins[impl.plugin_name]
+            try:
+                operations = check_operations(impl.function())
+                for op in operations:
+                    if op.kind in builtin or op.kind in self.operations:
+                        raise UserError(f"operation {op.kind!r} is already registered")
+            except Exception as exc:
+                self._fail(record, exc)
+                continue
+            for op in operations:
+                self.operations[op.kind] = replace(op, plugin=record.name)
+
     def _fail(self, record: PluginRecord, exc: BaseException) -> None:
         record.status = "failed"
         record.error = _one_line(exc)
         record.traceback = "".join(traceback.format_exception(exc))
+        for spec_id in record.backends:
+            self.backends.pop(spec_id, None)
         record.backends.clear()
+        for kind in [kind for kind, op in self.operations.items() if op.plugin == record.name]:
+            del self.operations[kind]
         if self.manager.has_plugin(record.name):
             self.manager.unregister(name=record.name)
 
@@ -172,6 +198,7 @@ def discover(
         _add_unless_disabled(registry, record, disabled, lambda name=name, path=path: _import_path(name, path))
 
     registry.collect_backends()
+    registry.collect_operations()
     return registry
 
 

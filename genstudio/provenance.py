@@ -66,7 +66,7 @@ def provenance(
 
 # Fields that do not decide the pixels: when the image was made, and where its input and style files were at the
 # time (a folder that moved still holds the same files, by sha256). Up-to-date checks compare records without them.
-INCIDENTAL_KEYS = (TIME_KEY, "input", "style")
+INCIDENTAL_KEYS = (TIME_KEY, "input", "style", "input_a", "input_b")
 
 
 def without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -45,27 +45,55 @@ def _torch_device_of(record: dict[str, Any]) -> str:
     return device if device.startswith(("cuda", "mps")) else "cpu"
 
 
-def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
-                        **_files: str | None) -> tuple[Any, dict[str, Any]]:  # no input files to find
-    from genstudio import generation
+def _open_recorded_sampler(record: dict[str, Any], model: str | None):
+    """The generator that made a generate / interpolate-seeds record: its model folder (checked by the weights'
+    sha256) or its backend id with the recorded settings, on the recorded runtime."""
     from genstudio.generate_folder import open_sampler
 
     params = record.get("parameters") or {}
-    folder = model or record.get("model")
-    if not folder:
+    target = model or record.get("model") or (record.get("backend") if record.get("model_sha256") is None else None)
+    if not target:
         raise UserError("the image does not say which model folder made it; pass --model")
-    runtime = record.get("runtime", "torch")
-    sampler = open_sampler(folder, device=_torch_device_of(record) if runtime == "torch" else "cpu", runtime=runtime,
-                           provider=_provider_of(record), truncation=float(params.get("truncation", 1.0)))
-    if sampler.loaded.card.weights_sha256 != record.get("model_sha256"):
-        raise UserError(f"{folder} is not the model that made this image (its weights' sha256 differs); pass the "
+    runtime = str(record.get("runtime", "torch"))
+    config = record.get("config") if not Path(str(target)).is_dir() else None
+    if config is not None and not isinstance(config, dict):
+        raise UserError("the image's recorded settings are not a mapping; it cannot be reproduced")
+    sampler = open_sampler(str(target), device=_torch_device_of(record) if runtime == "torch" else "cpu",
+                           runtime=runtime, provider=_provider_of(record) if runtime == "onnx" else "auto",
+                           truncation=float(params.get("truncation", 1.0)), config=config)
+    weights = sampler.loaded.card.weights_sha256 if sampler.loaded is not None else None
+    if weights != record.get("model_sha256"):
+        raise UserError(f"{target} is not the model that made this image (its weights' sha256 differs); pass the "
                         "right folder with --model")
+    return sampler
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
+                        **_files: str | None) -> tuple[Any, dict[str, Any]]:  # no input files to find
+    params = record.get("parameters") or {}
+    sampler = _open_recorded_sampler(record, model)
     seed, index = int(params["seed"]), int(params["index"])
-    label = params.get("label")
+    label = _int_or_none(params.get("label"))
     truncation = float(params.get("truncation", 1.0))
-    (sample,) = generation.generate(sampler.module, seed, [index], label=label, truncation=truncation,
-                                    device=sampler.torch_device or "cpu")
+    (sample,) = sampler.samples(seed, [index], label=label, truncation=truncation)
     return sample.image, sampler.record(seed, index, label, truncation)
+
+
+def _reproduce_interpolate_seeds(record: dict[str, Any], out: Path, model: str | None,
+                                 **_files: str | None) -> tuple[Any, dict[str, Any]]:
+    params = record.get("parameters") or {}
+    sampler = _open_recorded_sampler(record, model)
+    step = int(params["step"])
+    (item,) = [item for item in sampler.interpolation(int(params["seed_a"]), int(params["seed_b"]),
+                                                      int(params["steps"]), index=int(params.get("index", 0)),
+                                                      label=_int_or_none(params.get("label")),
+                                                      truncation=float(params.get("truncation", 1.0)))
+               if item[0] == step]
+    return item[1], item[2]
 
 
 def _located(recorded: str | None, given: str | None, sha256: str | None, what: str, option: str) -> Path:
@@ -105,8 +133,8 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
             preserve_color=bool(params.get("preserve_color", False)),
             config=None if Path(str(target)).is_dir() else params.get("config"),
             device=_torch_device_of(record) if runtime == "torch" else "cpu", runtime=runtime,
-            provider=_provider_of(record), max_size=batch.get("max_size"), tile=batch.get("tile"),
-            overlap=batch.get("overlap") or 32, fmt="png", overwrite=True, workers=1)
+            provider=_provider_of(record) if runtime == "onnx" else "auto", max_size=batch.get("max_size"),
+            tile=batch.get("tile"), overlap=batch.get("overlap") or 32, fmt="png", overwrite=True, workers=1)
         if summary.failed or summary.written != 1:
             reason = summary.failed[0]["reason"] if summary.failed else "nothing was written"
             raise UserError(f"re-running the stylizer failed: {reason}")
@@ -122,9 +150,78 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
     return pixels, new_record
 
 
+def _autoencoder_of(record: dict[str, Any], model: str | None) -> Any:
+    """The autoencoder model that made a reconstruct/interpolate image, with its recorded label, on its device."""
+    from genstudio.models import read_card
+    from genstudio.operations.autoencode import load_autoencoder
+
+    folder = model or record.get("model")
+    if not folder:
+        raise UserError("the image does not say which model folder made it; pass --model")
+    if read_card(folder).weights_sha256 != record.get("model_sha256"):  # before loading: no torch for a wrong one
+        raise UserError(f"{folder} is not the model that made this image (its weights' sha256 differs); pass the "
+                        "right folder with --model")
+    label = (record.get("parameters") or {}).get("label")
+    return load_autoencoder(folder, _torch_device_of(record), label_index=None if label is None else int(label))
+
+
+def _reproduce_reconstruct(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
+                           **_files: str | None) -> tuple[Any, dict[str, Any]]:
+    from genstudio.fileio import sha256_file
+    from genstudio.operations import autoencode
+
+    path = _located(record.get("input"), source, record.get("input_sha256"), "input image", "--input")
+    auto = _autoencoder_of(record, model)
+    original = autoencode.read_image(path, auto)
+    image = autoencode.reconstruct_image(auto, original)
+    compare = bool((record.get("parameters") or {}).get("compare"))
+    new_record = autoencode.reconstruction_record(auto, path, sha256_file(path), compare=compare)
+    return (autoencode.side_by_side(original, image) if compare else image), new_record
+
+
+def _reproduce_interpolate(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
+                           **_files: str | None) -> tuple[Any, dict[str, Any]]:
+    """A step (or the strip) of an interpolation. The two inputs are found where the record says; `source`
+    (--input) stands in for whichever of them has its sha256."""
+    import torch
+
+    from genstudio.fileio import sha256_file
+    from genstudio.operations import autoencode
+
+    if source and not Path(source).is_file():
+        raise UserError(f"--input {source} is not a file")
+    source_sha = sha256_file(source) if source else None
+    if source and source_sha not in (record.get("input_a_sha256"), record.get("input_b_sha256")):
+        raise UserError(f"{source} is neither of the two images this interpolation started from (its sha256 "
+                        "differs from both)")
+    ends = []
+    for key, what in (("input_a", "first input image"), ("input_b", "second input image")):
+        sha = record.get(f"{key}_sha256")
+        given = source if source_sha is not None and source_sha == sha else None
+        ends.append(_located(record.get(key), given, sha, what, "--input"))
+    params = record.get("parameters") or {}
+    steps = int(params.get("steps") or 0)
+    if steps < 2:
+        raise UserError("the image records no interpolation steps; it cannot be made again")
+    auto = _autoencoder_of(record, model)
+    pair = torch.stack([autoencode.read_image(path, auto) for path in ends])
+    ts, images = autoencode.interpolation_path(auto, pair, steps)
+    inputs = autoencode.interpolation_inputs(*ends)
+    step = params.get("step")
+    if step is None:
+        return autoencode.strip_of(images), autoencode.interpolation_record(auto, inputs, steps)
+    step = int(step)
+    if not 0 <= step < steps:
+        raise UserError(f"the image records step {step} of a {steps}-step interpolation")
+    return images[step], autoencode.interpolation_record(auto, inputs, steps, step, ts[step])
+
+
 REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "generate": _reproduce_generate,
+    "interpolate-seeds": _reproduce_interpolate_seeds,
     "stylize": _reproduce_stylize,
+    "reconstruct": _reproduce_reconstruct,
+    "interpolate": _reproduce_interpolate,
 }
 
 def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, model: str | None = None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import typer
@@ -11,7 +9,7 @@ from rich.table import Table
 
 from genstudio import paths
 from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
-from genstudio.errors import UserError
+from genstudio.events import Event
 
 app = typer.Typer(help="List, install, enable and disable plugins.", no_args_is_help=True)
 
@@ -60,51 +58,23 @@ def install(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Install a plugin with pip into genstudio's own Python, then report what it added."""
-    from genstudio.plugins import get_registry
+    from genstudio.operations.plugins import install_plugin
 
-    before = get_registry()
-    known_plugins = {name for name, rec in before.plugins.items() if rec.status != "failed"}
-    known_backends = set(before.backends)
-
-    spec = requirement
-    if Path(requirement).exists():  # a local wheel or folder: hand pip an absolute path
-        spec = str(Path(requirement).resolve())
-    command = [sys.executable, "-m", "pip", "install", spec]
-    if target is not None:
-        # --target ignores what the environment has, so dependencies (genstudio itself!) would be fetched again
-        command += ["--target", str(target.resolve()), "--no-deps"]
-    if upgrade:
-        command.append("--upgrade")
-    if no_build_isolation:
-        command.append("--no-build-isolation")
-    console_err.print(f"running: {' '.join(command)}", highlight=False)
-    result = subprocess.run(command, stdout=sys.stderr if as_json else None, check=False)
-    if result.returncode != 0:
-        raise UserError(
-            f"pip could not install {requirement!r} (exit code {result.returncode}); see pip's output above"
-        )
-
-    if target is not None and str(target.resolve()) not in sys.path:
-        sys.path.insert(0, str(target.resolve()))
-    after = get_registry(refresh=True)
-    added = [rec for name, rec in after.plugins.items() if name not in known_plugins]
-    new_backends = sorted(set(after.backends) - known_backends)
+    result = install_plugin(requirement=requirement, target=str(target) if target is not None else None,
+                            upgrade=upgrade, no_build_isolation=no_build_isolation, progress=_print_log)
     if as_json:
-        print_json({"added_plugins": [rec.to_dict() for rec in added], "added_backends": new_backends})
-    for rec in added:
-        if rec.status == "failed":
-            console_err.print(f"[red]plugin {rec.name} was installed but failed to load:[/] {rec.error}")
-        elif not as_json:
-            backends = ", ".join(rec.backends) or "none"
-            console.print(f"added plugin [bold]{rec.name}[/] {rec.version}: backends {backends}")
-    if not added:
-        console_err.print(
-            "[yellow]pip succeeded, but no new genstudio plugin was found[/] (does the package declare an entry "
-            "point in the 'genstudio' group, or was it installed already?)"
-        )
-        raise typer.Exit(1)
-    if any(rec.status == "failed" for rec in added):
-        raise typer.Exit(1)
+        print_json(result.to_dict())
+        return
+    for plugin in result.added_plugins:
+        backends = ", ".join(plugin["backends"]) or "none"
+        console.print(f"added plugin [bold]{plugin['name']}[/] {plugin['version']}: backends {backends}")
+
+
+def _print_log(event: Event) -> None:
+    """Progress sink for install: pip's output (log events) goes to stderr as it comes, so --json stdout stays clean."""
+    if event.kind == "log":
+        style = {"warning": "yellow", "error": "red"}.get(event.level)
+        console_err.print(event.message, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def _set_enabled(name: str, enabled: bool) -> None:

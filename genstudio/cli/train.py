@@ -7,9 +7,8 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json, resolve_config
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json
 from genstudio.cli.progress import ProgressBar
-from genstudio.errors import UserError
 
 
 def train(
@@ -31,24 +30,7 @@ def train(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Train a backend; Ctrl-C stops cleanly with a resumable checkpoint."""
-    from genstudio.data import ImageFolderDataset
-    from genstudio.plugins import get_registry
-    from genstudio.training import fit
-
-    if steps is not None and epochs is not None:
-        raise UserError("give --steps or --epochs, not both")
-    spec = get_registry().backend(backend)
-    if not spec.capabilities.trainable:
-        raise UserError(f"backend {backend!r} is not trainable")
-    config = resolve_config(spec, assignments)
-    if resolution is not None:
-        if "resolution" not in spec.schema:
-            raise UserError(f"backend {backend!r} has no resolution setting")
-        config = spec.schema.resolve({**config, "resolution": resolution})
-    config = _path_options(spec, config, {"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights})
-    extra = _backend_extra(spec, config)  # before reading the data: missing pretrained weights fail fast
-    image_side = config.get("resolution", resolution or 64)
-    channels = config.get("channels", 3)
+    from genstudio.operations.train import train as train_operation
 
     stop = {"requested": False}
 
@@ -61,59 +43,17 @@ def train(
     previous = signal.signal(signal.SIGINT, request_stop)
     try:
         with ProgressBar(enabled=not as_json) as bar:
-            dataset = ImageFolderDataset(data, image_side, channels, progress=bar)
-            if dataset.report.skipped:
-                console_err.print(f"[yellow]{dataset.report.summary()}[/]", highlight=False)
-            config = _classes_from_data(spec, config, assignments, dataset.classes, resume)
-            summary = fit(spec, config, dataset, out, steps=steps, epochs=epochs, batch_size=batch_size, seed=seed,
-                          device=device, resume=resume, progress=bar, abort=lambda: stop["requested"])
+            summary = train_operation(backend=backend, data=data, out=out, steps=steps, epochs=epochs,
+                                      resolution=resolution, batch_size=batch_size, device=device, seed=seed,
+                                      assignments=assignments, style=style, styles=styles, vgg_weights=vgg_weights,
+                                      resume=resume, progress=bar, abort=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)
-    if extra:
-        _record_extra(out, extra)
     if as_json:
-        print_json(summary.__dict__)
+        print_json(summary.to_dict())
         return
     losses = "  ".join(f"{name} {value:.4g}" for name, value in summary.final_losses.items())
     state = "stopped (resume with --resume)" if summary.cancelled else "trained"
     console.print(f"{state}: {summary.steps} steps in {summary.seconds:.1f}s ({summary.images_per_second:.0f} img/s)"
                   f" on {summary.device}; {losses}", highlight=False)
     console.print(f"model: {summary.model_dir}", highlight=False)
-
-
-_PATH_OPTIONS = {"style_image": "--style", "style_dir": "--styles", "vgg_weights": "--vgg-weights"}
-
-
-def _path_options(spec, config: dict, paths: dict[str, Path | None]) -> dict:
-    """Put the path options into the config fields of the same meaning; a backend without the field refuses."""
-    values = dict(config)
-    for name, path in paths.items():
-        if path is None:
-            continue
-        if name not in spec.schema:
-            raise UserError(f"backend {spec.id!r} takes no {_PATH_OPTIONS[name]}")
-        values[name] = str(path.expanduser().resolve())
-    return spec.schema.resolve(values)
-
-
-def _backend_extra(spec, config: dict) -> dict:
-    """What the backend records in model.json besides its weights (e.g. the loss network's name and hash), from
-    its optional `model_extra(config)`; locating pretrained weights there makes a missing file an early error."""
-    model_extra = getattr(spec.load(), "model_extra", None)
-    return dict(model_extra(config)) if callable(model_extra) else {}
-
-
-def _record_extra(out: Path, extra: dict) -> None:
-    from genstudio.models import CARD_FILE, read_card, update_card
-
-    if (out / CARD_FILE).is_file():
-        update_card(out, extra={**read_card(out).extra, **extra})
-
-
-def _classes_from_data(spec, config: dict, assignments: list[str], classes: list[str], resume: bool) -> dict:
-    """A conditional backend's num_classes follows the dataset's class folders unless --set gives it (a resumed
-    run keeps its checkpoint's)."""
-    explicit = spec.schema.parse_assignments(assignments)
-    if "num_classes" not in spec.schema or "num_classes" in explicit or resume or len(classes) < 2:
-        return config
-    return spec.schema.resolve({**config, "num_classes": len(classes)})

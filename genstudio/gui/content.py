@@ -33,10 +33,11 @@ class CanvasImage:
 
     @classmethod
     def from_file(cls, path: str | Path) -> CanvasImage:
-        from genstudio.provenance import read_provenance
+        """The file and its provenance: a PNG's own, or a JPEG/WebP's `.json` sidecar."""
+        from genstudio.batch.writer import provenance_of
 
         path = Path(path)
-        return cls(path.name, None, path, read_provenance(path))
+        return cls(path.name, None, path, provenance_of(path)[0])
 
     def describe(self) -> str:
         """Provenance as readable text (or where the image came from, when it carries none)."""
@@ -132,25 +133,51 @@ def images_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return found[:MAX_DROPPED]
 
 
-def save_image(image: CanvasImage, target: str | Path) -> Path:
-    """Save as PNG (with its provenance record) or, for other suffixes, a plain copy of the pixels."""
-    from PIL import Image
+SAVE_QUALITY = 92  # JPEG / WebP quality: `genstudio reproduce`'s default, so a remade file encodes alike
 
-    from genstudio.provenance import write_png
+
+def save_image(image: CanvasImage, target: str | Path) -> Path:
+    """Save through the pipeline's writer (`genstudio.batch.writer.write_result`), atomically: PNG with its
+    provenance inside, JPEG and WebP with it in a `<name>.<ext>.json` sidecar, so `genstudio reproduce` can remake
+    any saved image. Other suffixes (BMP included, which has no place for a record) become .png. An image without
+    provenance is saved as plain pixels."""
+    from genstudio.batch.writer import FORMATS, encode, write_result
+    from genstudio.fileio import atomic_write_bytes
 
     target = Path(target)
-    if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+    if target.suffix.lower() not in FORMATS:
         target = target.with_suffix(".png")
-    pixels = image.pixels
-    if pixels is None and image.path is not None:
-        with Image.open(image.path) as opened:
-            pixels = np.asarray(opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P") else "RGB"))
+    fmt = FORMATS[target.suffix.lower()]
+    pixels = image.pixels if image.pixels is not None else _file_pixels(image.path)
     if pixels is None:
         raise UserError("this image has no pixels to save")
-    if target.suffix.lower() == ".png" and image.record:
-        write_png(target, pixels, image.record, overwrite=True)
+    if image.record:
+        record = dict(image.record)
+        if isinstance(record.get("batch"), dict):  # a pipeline's record says how its file was encoded
+            record["batch"] = {**record["batch"], "format": fmt, "quality": SAVE_QUALITY if fmt != "png" else None}
+        write_result(target, pixels, record, fmt, SAVE_QUALITY)
     else:
-        from genstudio.provenance import to_pil
-
-        to_pil(pixels).save(target)
+        atomic_write_bytes(target, _plain_png(pixels) if fmt == "png" else encode(pixels, fmt, SAVE_QUALITY))
     return target
+
+
+def _file_pixels(path: Path | None) -> np.ndarray | None:
+    """A file's pixels as H x W x C uint8, grey kept grey (a remade grey image compares like for like)."""
+    from PIL import Image
+
+    if path is None:
+        return None
+    with Image.open(path) as opened:
+        mode = opened.mode if opened.mode in ("L", "RGB", "RGBA") else (
+            "RGBA" if opened.mode in ("LA", "P", "PA") else "RGB")
+        return np.asarray(opened.convert(mode))
+
+
+def _plain_png(pixels: np.ndarray) -> bytes:
+    import io
+
+    from genstudio.provenance import PNG_COMPRESS_LEVEL, to_pil
+
+    buffer = io.BytesIO()
+    to_pil(pixels).save(buffer, "PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()

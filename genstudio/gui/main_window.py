@@ -317,7 +317,9 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
 
         folder = Path(Settings.load().get(OUTPUT_KEY) or Path.home())
         path, _ = QFileDialog.getSaveFileName(self, "Save image", str(folder / f"{name}.png"),
-                                              "PNG with provenance (*.png);;JPEG (*.jpg)")
+                                              "PNG with provenance (*.png);;"
+                                              "JPEG, provenance in a .json beside it (*.jpg *.jpeg);;"
+                                              "WebP, provenance in a .json beside it (*.webp)")
         if not path:
             return None
         try:

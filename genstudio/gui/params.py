@@ -237,7 +237,7 @@ class StyleOptions(QWidget):
         self.use_strength = QCheckBox()
         self.use_strength.setToolTip("Unticked: the backend's own default strength.")
         self.strength = QDoubleSpinBox()
-        self.strength.setRange(0.0, 10.0)
+        self.strength.setRange(0.0, 1.0)  # what the stylizers accept (the CLI's --strength too)
         self.strength.setSingleStep(0.1)
         self.strength.setValue(1.0)
         self.strength.setEnabled(False)

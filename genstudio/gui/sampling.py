@@ -1,12 +1,16 @@
-"""Qt-free: the images the app makes in process (a handful, on a worker thread): Generate and the latent strip.
+"""Qt-free: the images the app makes in process (a handful, on a worker thread): Generate, the latent strip and
+Stylize, each through the same core functions as the CLI and the job queue, so the same request gives the same
+pixels and the same provenance, and every image the app shows can be saved and remade by `genstudio reproduce`.
 
 A `Source` is what makes images: a trained model folder, or a backend that needs no training (procedural
-generators) built from the parameters form. Each result carries its provenance record, so the canvas can show
-how it was made and save it as a PNG that says so.
+generators, `gatys`) built from the parameters form. Generate and the latent strip sample an opened
+`genstudio.generate_folder.Sampler` (the one `genstudio generate` uses); Stylize runs
+`genstudio.batch.stylize.stylize_folder` (`genstudio stylize`) on the one content file.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +23,8 @@ from genstudio.errors import Cancelled, UserError
 from genstudio.events import AbortCheck, never_abort
 
 GENERATING_KINDS = (BackendKind.GENERATOR, BackendKind.AUTOENCODER)  # both follow the generator contract
+STYLIZE_INPUTS = "stylize-inputs"  # under the data folder: canvas pixels saved as files, so reproduce finds them
+STYLIZE_SCRATCH = "stylize"  # under the cache folder: where the pipeline writes before the app reads the result
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,11 @@ class Source:
     def title(self) -> str:
         return self.folder.name if self.folder else self.backend
 
+    @property
+    def target(self) -> str:
+        """What the core functions take: the model folder's absolute path, or the backend id."""
+        return str(Path(self.folder).resolve()) if self.folder is not None else self.backend
+
 
 @dataclass
 class Generated:
@@ -42,24 +53,6 @@ class Generated:
     pixels: np.ndarray
     title: str
     record: dict[str, Any]
-
-
-@dataclass
-class _Built:
-    module: Any
-    spec: Any
-    sha256: str | None
-    class_names: list[str]
-    device: str = "cpu"  # as recorded in provenance: "cpu (2 threads)", "cuda:0 (NVIDIA H100)"
-
-
-def _device(source: Source):
-    from genstudio.devices import resolve_device
-
-    return resolve_device(source.device)
-
-
-_cache: dict[tuple, _Built] = {}  # the last source built, reused by the next request for it
 
 
 def why_not_generate(spec: Any, has_model: bool) -> str:
@@ -71,53 +64,45 @@ def why_not_generate(spec: Any, has_model: bool) -> str:
     return ""
 
 
-def _build(source: Source) -> _Built:
-    from genstudio.backends import check_model_kind
-    from genstudio.devices import describe_device
+# ---------------------------------------------------------------------------------------------------------------
+# Generators: one opened Sampler, reused while the source stays the same
+
+
+_cache: dict[tuple, Any] = {}  # the last source opened -> its Sampler, reused by the next request for it
+
+
+def _key(source: Source) -> tuple:
+    """Same key, same sampler: a folder by its path and weights (retrained weights reopen it), a backend id by
+    its settings; both by device."""
     from genstudio.fileio import sha256_file
-    from genstudio.models import WEIGHTS_FILE, load_model
-    from genstudio.plugins import get_registry
+    from genstudio.models import WEIGHTS_FILE
 
     if source.folder is not None:
-        key: tuple = ("folder", str(source.folder), sha256_file(source.folder / WEIGHTS_FILE)
-                      if (source.folder / WEIGHTS_FILE).is_file() else "", source.device)
-    else:
-        key = ("backend", source.backend, tuple(sorted(source.config.items())), source.device)
-    if key in _cache:
-        return _cache[key]
-    device = _device(source)
-    if source.folder is not None:
-        loaded = load_model(source.folder, device=device)
-        built = _Built(loaded.module, loaded.spec, loaded.card.weights_sha256,
-                       [str(n) for n in loaded.card.extra.get("class_names") or []])
-    else:
-        spec = get_registry().backend(source.backend)
-        module = spec.load().build(spec.schema.resolve(source.config))
-        check_model_kind(spec, module)
-        module.to(device).eval()
-        built = _Built(module, spec, None, [str(n) for n in getattr(module, "class_names", ()) or ()])
-    built.device = describe_device(device)
-    if not callable(getattr(built.module, "generate", None)) or not hasattr(built.module, "latent_dim"):
-        raise UserError(f"{source.title} is a {built.spec.kind.value} model: it does not generate images from noise")
-    _cache.clear()
-    _cache[key] = built
-    return built
+        weights = Path(source.folder) / WEIGHTS_FILE
+        return ("folder", source.target, sha256_file(weights) if weights.is_file() else "", source.device)
+    return ("backend", source.backend, json.dumps(source.config, sort_keys=True, default=str), source.device)
+
+
+def _sampler(source: Source, truncation: float = 1.0):
+    """The Sampler for `source` (opened as `genstudio generate` opens it, or the cached one)."""
+    from genstudio.generate_folder import open_sampler
+
+    key = _key(source)
+    sampler = _cache.get(key)
+    if sampler is None:
+        sampler = open_sampler(source.target, device=source.device, truncation=truncation,
+                               config=None if source.folder is not None else dict(source.config))
+        _cache.clear()
+        _cache[key] = sampler
+    elif truncation != 1.0 and sampler.spec.capabilities.truncation == "none":  # what open_sampler checks
+        raise UserError(f"backend {sampler.spec.id!r} does not support truncation")
+    return sampler
 
 
 def class_names(source: Source) -> list[str]:
     """Names (or numbers) of the classes a conditional source can draw; [] when unconditional."""
-    built = _build(source)
-    count = int(getattr(built.module, "num_classes", 0))
-    return [built.class_names[i] if i < len(built.class_names) else str(i) for i in range(count)]
-
-
-def _record(built: _Built, source: Source, parameters: dict[str, Any]) -> dict[str, Any]:
-    from genstudio.provenance import provenance
-
-    extra = {} if source.folder is not None else {"config": dict(source.config)}
-    return provenance(backend=built.spec.id, plugin=built.spec.plugin, plugin_version=built.spec.plugin_version,
-                      model_sha256=built.sha256, parameters=parameters, runtime="torch", device=built.device,
-                      **extra)
+    sampler = _sampler(source)
+    return [str(sampler.label_name(i)) for i in range(sampler.num_classes)]
 
 
 def generate(
@@ -129,27 +114,22 @@ def generate(
     truncation: float = 1.0,
     abort: AbortCheck = never_abort,
 ) -> Iterator[Generated]:
-    """Images 0..count-1 of `seed`, one at a time (so the canvas fills as they come); Cancelled on abort."""
-    from genstudio import generation
+    """Images 0..count-1 of `seed`, one at a time (so the canvas fills as they come); Cancelled on abort. The
+    pixels and records are those of `genstudio generate SOURCE --seed S --count N` (time aside)."""
     from genstudio.provenance import to_uint8
 
     if count < 1:
         raise UserError(f"count must be at least 1, got {count}")
-    built = _build(source)
-    num_classes = int(getattr(built.module, "num_classes", 0))
-    label_index = generation.resolve_label(label, num_classes, built.class_names)
-    for sample in generation.generate(built.module, seed, list(range(count)), label=label_index,
-                                      truncation=truncation, batch_size=8):
+    sampler = _sampler(source, truncation)
+    label_index = sampler.resolve_label(label)
+    for sample in sampler.samples(seed, list(range(count)), label=label_index, truncation=truncation,
+                                  batch_size=8):
         if abort():
             raise Cancelled("generate")
-        parameters: dict[str, Any] = {"seed": seed, "index": sample.index, "truncation": truncation}
         title = f"seed {seed} #{sample.index}"
         if sample.label is not None:
-            parameters["label"] = sample.label
-            name = built.class_names[sample.label] if sample.label < len(built.class_names) else None
-            parameters["label_name"] = name
-            title += f" · {name if name is not None else sample.label}"
-        yield Generated(to_uint8(sample.image), title, _record(built, source, parameters))
+            title += f" · {sampler.label_name(sample.label)}"
+        yield Generated(to_uint8(sample.image), title, sampler.record(seed, sample.index, sample.label, truncation))
 
 
 def interpolate(
@@ -162,39 +142,18 @@ def interpolate(
     label: str | int | None = None,
     abort: AbortCheck = never_abort,
 ) -> Iterator[Generated]:
-    """The latent strip: image `index` of seed_a morphing into image `index` of seed_b in `steps` slerp steps."""
-    import torch
-
-    from genstudio import generation
+    """The latent strip: image `index` of seed_a morphing into image `index` of seed_b in `steps` slerp steps;
+    each record (operation "interpolate-seeds") lets `genstudio reproduce` redo that step."""
     from genstudio.provenance import to_uint8
 
-    built = _build(source)
-    module = built.module
-    num_classes = int(getattr(module, "num_classes", 0))
-    label_index = generation.resolve_label(label, num_classes, built.class_names)
-    if num_classes and label_index is None:
-        label_index = generation.label_for(index, None, num_classes)
-    z = generation.interpolate_seeds(seed_a, seed_b, steps, module.latent_dim, index=index)
-    for step in range(steps):
+    if steps < 2:
+        raise UserError(f"steps must be at least 2, got {steps}")
+    sampler = _sampler(source)
+    for step, image, record in sampler.interpolation(seed_a, seed_b, steps, index=index,
+                                                     label=sampler.resolve_label(label)):
         if abort():
             raise Cancelled("interpolate")
-        first = next(module.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-        labels = torch.tensor([label_index], dtype=torch.long, device=device) if num_classes else None
-        with torch.no_grad():
-            image = module.generate(z[step:step + 1].to(device), labels).float().clamp(0, 1)[0].cpu()
-        t = step / (steps - 1)
-        parameters = {"seed_a": seed_a, "seed_b": seed_b, "index": index, "t": round(t, 4), "label": label_index}
-        yield Generated(to_uint8(image), f"t = {t:.2f}", _record(built, source, parameters))
-
-
-def run_all(items: Iterator[Generated], emit: Callable[[Generated], None]) -> int:
-    """Drain an iterator of results into `emit`; returns how many there were."""
-    count = 0
-    for item in items:
-        emit(item)
-        count += 1
-    return count
+        yield Generated(to_uint8(image), f"t = {step / (steps - 1):.2f}", record)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -210,82 +169,78 @@ def why_not_stylize(spec: Any, has_model: bool) -> str:
     return ""
 
 
-def _build_stylizer(source: Source) -> _Built:
-    from genstudio.backends import check_model_kind
-    from genstudio.devices import describe_device
-    from genstudio.models import load_model
-    from genstudio.plugins import get_registry
+def save_content(pixels: np.ndarray, record: dict[str, Any] | None = None) -> Path:
+    """Canvas pixels that have no file, saved as a PNG (with their own record, when they have one) in the app's
+    data folder, where `genstudio reproduce` finds them later as the stylized image's input. Named by content:
+    the same pixels and record are one file however often they are stylized."""
+    import hashlib
+    import io
 
-    key: tuple = ("stylizer", str(source.folder), source.backend, tuple(sorted(source.config.items())), source.device)
-    if key in _cache:
-        return _cache[key]
-    device = _device(source)
-    if source.folder is not None:
-        loaded = load_model(source.folder, device=device)
-        built = _Built(loaded.module, loaded.spec, loaded.card.weights_sha256, [])
+    from genstudio import paths
+    from genstudio.fileio import atomic_write_bytes
+    from genstudio.provenance import PNG_COMPRESS_LEVEL, png_bytes, to_pil
+
+    if record:
+        data = png_bytes(pixels, record)
     else:
-        spec = get_registry().backend(source.backend)
-        module = spec.load().build(spec.schema.resolve(source.config))
-        check_model_kind(spec, module)
-        built = _Built(module.to(device).eval(), spec, None, [])
-    built.device = describe_device(device)
-    if not callable(getattr(built.module, "stylize", None)):
-        raise UserError(f"{source.title} is a {built.spec.kind.value} model: it does not stylize images")
-    _cache.clear()
-    _cache[key] = built
-    return built
-
-
-def _file_sha256(path: Path | None) -> str | None:
-    from genstudio.fileio import sha256_file
-
-    return sha256_file(path) if path is not None and Path(path).is_file() else None
+        buffer = io.BytesIO()
+        to_pil(pixels).save(buffer, "PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
+        data = buffer.getvalue()
+    path = paths.data_dir() / STYLIZE_INPUTS / f"canvas-{hashlib.sha256(data).hexdigest()[:16]}.png"
+    if not path.is_file() or path.read_bytes() != data:
+        atomic_write_bytes(path, data)
+    return path
 
 
 def stylize(
     source: Source,
-    content: np.ndarray | str | Path,  # H x W x C uint8 pixels or an image file
+    content: np.ndarray | str | Path,  # an image file, or H x W x C uint8 pixels (saved first: see save_content)
     style: str | Path | None = None,  # the style image, for backends that take one
     *,
-    strength: float | None = None,  # None: the backend's default
-    max_size: int | None = None,  # longer side of the output; None: the backend's default
+    strength: float | None = None,  # None: the model's or settings' own (as the CLI without --strength)
+    preserve_color: bool | None = None,  # None: the model's or settings' own
+    max_size: int | None = None,  # the pipeline's --max-size: inputs larger than this are scaled down first
+    content_record: dict[str, Any] | None = None,  # the provenance of `content` pixels, kept in their file
     abort: AbortCheck = never_abort,
-    progress: Callable[[Any], None] | None = None,  # receives genstudio events (Gatys reports its steps)
+    progress: Callable[[Any], None] | None = None,  # receives the pipeline's genstudio events
 ) -> Generated:
-    """One stylized image, with a provenance record naming the content and style files (their sha256)."""
-    import inspect
+    """One stylized image: `genstudio stylize SOURCE CONTENT --out SCRATCH` with the same settings, run on the
+    pipeline into a scratch folder under the app's cache, read back (pixels and provenance) and removed."""
+    import tempfile
 
     from PIL import Image
 
-    from genstudio.provenance import to_pil, to_uint8
+    from genstudio import paths
+    from genstudio.batch.stylize import stylize_folder
+    from genstudio.plugins import get_registry
+    from genstudio.provenance import read_provenance
 
-    built = _build_stylizer(source)
-    if built.spec.capabilities.needs_style_image and style is None:
-        raise UserError(f"{built.spec.name} needs a style image: pick one under Stylize")
-    content_path = Path(content) if isinstance(content, (str, Path)) else None
-    if content_path is not None:
-        with Image.open(content_path) as opened:
-            content_image = opened.convert("RGB")
+    spec = get_registry().backend(source.backend)
+    if spec.capabilities.needs_style_image and style is None:
+        raise UserError(f"{spec.name} needs a style image: pick one under Stylize")
+    if isinstance(content, (str, Path)):
+        content_path = Path(content).expanduser().resolve()
     else:
-        content_image = to_pil(content).convert("RGB")
-    style_image = None
-    if style is not None:
-        with Image.open(style) as opened:
-            style_image = opened.convert("RGB")
-    offered = {"strength": strength, "max_size": max_size, "abort": abort, "progress": progress}
-    accepted = inspect.signature(built.module.stylize).parameters
-    takes_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    options = {name: value for name, value in offered.items()
-               if value is not None and (name in accepted or (takes_any and name in ("strength", "max_size")))}
+        content_path = save_content(np.asarray(content), content_record)
     if abort():
         raise Cancelled("stylize")
-    result = built.module.stylize(content_image, style_image, **options)  # optimising ones need autograd
-    pixels = to_uint8(np.asarray(result.convert("RGB")) if hasattr(result, "convert") else result)
-    parameters = {"strength": strength, "max_size": max_size,
-                  "content": str(content_path) if content_path else None,
-                  "style": str(style) if style is not None else None}
-    record = _record(built, source, parameters)
-    record["content_sha256"] = _file_sha256(content_path)
-    record["style_sha256"] = _file_sha256(Path(style)) if style is not None else None
-    name = content_path.stem if content_path else "image"
-    return Generated(pixels, f"{name} · {built.spec.id}", record)
+    scratch_root = paths.cache_dir() / STYLIZE_SCRATCH
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="run-", dir=scratch_root) as scratch:
+        summary = stylize_folder(
+            source.target, [content_path], scratch, style=style, strength=strength, preserve_color=preserve_color,
+            config=None if source.folder is not None else dict(source.config), device=source.device,
+            max_size=max_size, fmt="png", overwrite=True, workers=1, progress=progress, abort=abort)
+        if summary.cancelled:
+            raise Cancelled("stylize")
+        if summary.failed or summary.passed_over or summary.written != 1:
+            problems = summary.failed or summary.passed_over
+            raise UserError(problems[0]["reason"] if problems else f"{content_path.name}: nothing was written")
+        (made,) = Path(scratch).rglob("*.png")
+        record = read_provenance(made)
+        with Image.open(made) as image:
+            pixels = np.asarray(image.convert("RGB")).copy()
+    if record is None:
+        raise UserError(f"stylizing {content_path.name} wrote no provenance")
+    name = Path(content).stem if isinstance(content, (str, Path)) else "image"
+    return Generated(pixels, f"{name} · {record.get('backend', source.backend)}", record)

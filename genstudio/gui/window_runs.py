@@ -111,7 +111,7 @@ class RunsMixin:
 
         def work(emit, abort):
             return stylize(source, content_input, options["style"], strength=options["strength"],
-                           max_size=options["max_size"], abort=abort, progress=emit)
+                           max_size=options["max_size"], content_record=before.record, abort=abort, progress=emit)
 
         task = Task(work)
         task.signals.item.connect(self._stylize_progress)

@@ -1,0 +1,204 @@
+"""Plugin operations: install a plugin with pip, then report what it added.
+
+`install_plugin` is what `genstudio plugins install`, the plugin-install job and the app's plugin manager all run.
+pip runs out of process (with this interpreter, `sys.executable -m pip`); its output is streamed as log events;
+discovery then runs again in process, so the new plugin's backends are usable at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genstudio.errors import Cancelled, UserError
+from genstudio.events import AbortCheck, EventSink, Progress
+
+ABORT_POLL_S = 0.2  # how often the abort check is asked while pip runs
+TERMINATE_GRACE_S = 10.0  # how long pip gets to stop after terminate() before it is killed
+
+
+@dataclass
+class InstallResult:
+    """What an install did. `to_dict()` is what `genstudio plugins install --json` prints and the job stores."""
+
+    requirement: str  # as the caller gave it
+    command: list[str]  # the pip command line that ran
+    pip_exit_code: int
+    target: str | None = None  # the --target folder (absolute), None for the environment itself
+    added_plugins: list[dict[str, Any]] = field(default_factory=list)  # PluginRecord.to_dict() of each new plugin
+    added_backends: list[str] = field(default_factory=list)  # backend ids that were not there before, sorted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added_plugins": [dict(plugin) for plugin in self.added_plugins],
+            "added_backends": list(self.added_backends),
+            "requirement": self.requirement,
+            "target": self.target,
+            "pip_exit_code": self.pip_exit_code,
+            "command": list(self.command),
+        }
+
+
+def pip_command(requirement: str, *, target: str | None = None, upgrade: bool = False,
+                no_build_isolation: bool = False) -> list[str]:
+    """The pip command line `install_plugin` runs (this interpreter's pip)."""
+    spec = requirement
+    local = Path(requirement).expanduser()
+    if local.exists():  # a local wheel or folder: hand pip an absolute path
+        spec = str(local.resolve())
+    command = [sys.executable, "-m", "pip", "install", spec, "--disable-pip-version-check"]
+    if target is not None:
+        # --target ignores what the environment has, so dependencies (genstudio itself!) would be fetched again
+        command += ["--target", target, "--no-deps"]
+    if upgrade:
+        command.append("--upgrade")
+    if no_build_isolation:
+        command.append("--no-build-isolation")
+    return command
+
+
+def install_plugin(
+    *,
+    requirement: str,
+    target: str | None = None,
+    upgrade: bool = False,
+    no_build_isolation: bool = False,
+    progress: EventSink | None = None,
+    abort: AbortCheck | None = None,
+) -> InstallResult:
+    """Install `requirement` (a wheel, a project folder, or 'name>=1.0') with pip, then rediscover plugins.
+
+    `target`: install only the plugin itself into this folder (its dependencies must already be importable); the
+    folder is put on sys.path here, and genstudio finds the plugin in other processes when it is on PYTHONPATH.
+    Raises UserError when pip fails, when no new plugin appeared, or when a new plugin failed to load; Cancelled
+    (pip terminated) when `abort` answers True.
+    """
+    from genstudio.plugins import get_registry
+
+    requirement = str(requirement).strip()
+    if not requirement:
+        raise UserError("give a requirement to install: a wheel, a project folder, or a name such as 'name>=1.0'")
+    target_dir = str(Path(target).expanduser().resolve()) if target else None
+    reporter = Progress(progress, f"Installing {requirement}", abort=abort)
+
+    before = get_registry()
+    known_plugins = {name for name, rec in before.plugins.items() if rec.status != "failed"}
+    known_backends = set(before.backends)
+
+    command = pip_command(requirement, target=target_dir, upgrade=upgrade, no_build_isolation=no_build_isolation)
+    reporter.log(f"running: {' '.join(command)}")
+    exit_code, lines = _run_pip(command, reporter)
+    if exit_code != 0:
+        raise UserError(f"pip could not install {requirement!r} (exit code {exit_code}): {_pip_error(lines)}")
+
+    if target_dir is not None and target_dir not in sys.path:
+        sys.path.insert(0, target_dir)
+    after = get_registry(refresh=True)
+    added = [rec for name, rec in after.plugins.items() if name not in known_plugins]
+    result = InstallResult(
+        requirement=requirement,
+        command=command,
+        pip_exit_code=exit_code,
+        target=target_dir,
+        added_plugins=[rec.to_dict() for rec in added],
+        added_backends=sorted(set(after.backends) - known_backends),
+    )
+    failed = [rec for rec in added if rec.status == "failed"]
+    if failed:
+        details = "; ".join(f"{rec.name}: {rec.error}" for rec in failed)
+        raise UserError(f"pip installed {requirement!r}, but plugin(s) {', '.join(rec.name for rec in failed)} "
+                        f"failed to load ({details}); see `genstudio plugins list --traceback`")
+    if not added:
+        raise UserError(f"pip installed {requirement!r}, but no new genstudio plugin was found (does the package "
+                        "declare an entry point in the 'genstudio' group, or was it installed already?)")
+    reporter.finish(f"added {', '.join(rec.name for rec in added)}")
+    return result
+
+
+def _run_pip(command: list[str], reporter: Progress) -> tuple[int, list[str]]:
+    """Run pip, logging each output line as it comes and polling the abort check; returns (exit code, lines)."""
+    import os
+    import queue
+    import subprocess
+    import threading
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    lines: list[str] = []
+    incoming: queue.Queue[str | None] = queue.Queue()
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, encoding="utf-8", errors="replace", bufsize=1, env=env)
+    except OSError as exc:
+        raise UserError(f"could not start pip ({command[0]}): {exc}") from exc
+
+    def read() -> None:  # a thread, so the abort check runs even while pip is silent
+        assert process.stdout is not None
+        for line in process.stdout:
+            incoming.put(line)
+        incoming.put(None)
+
+    reader = threading.Thread(target=read, name="pip-output", daemon=True)
+    reader.start()
+    try:
+        finished = False
+        while not finished:
+            try:
+                line = incoming.get(timeout=ABORT_POLL_S)
+            except queue.Empty:
+                line = ""
+            while line is not None:  # drain what is there, logging in this thread (sinks need not be thread-safe)
+                if line.strip():
+                    text = line.rstrip()
+                    lines.append(text)
+                    reporter.log(text, _level(text))
+                try:
+                    line = incoming.get_nowait()
+                except queue.Empty:
+                    break
+            finished = line is None
+            if not finished and reporter.abort():
+                raise Cancelled(reporter.task)
+        return process.wait(), lines
+    finally:
+        if process.poll() is None:  # aborted, or something raised: pip must not go on alone
+            process.terminate()
+            try:
+                process.wait(timeout=TERMINATE_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        reader.join(timeout=1.0)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _level(line: str) -> str:
+    if line.startswith("ERROR:") or line.startswith("error:"):
+        return "error"
+    if line.startswith("WARNING:"):
+        return "warning"
+    return "info"
+
+
+def _pip_error(lines: list[str]) -> str:
+    """The last meaningful error line of pip's output (with pip's hint, if it gave one)."""
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index].strip()
+        if line.startswith("ERROR:"):
+            message = line[len("ERROR:"):].strip()
+            following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            if following.lower().startswith("hint:"):
+                message += f" ({following})"
+            return _shorten(message)
+    for line in reversed(lines):
+        line = line.strip()
+        if line and not line.startswith("[notice]"):
+            return _shorten(line)
+    return "pip printed no error message"
+
+
+def _shorten(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,146 @@
+"""Train a backend on an image folder: the one function behind `genstudio train`, train jobs and the app's Train
+dialog (which queues a train job).
+
+Preparing a run is part of the operation, so every entry point gets the same settings from the same data:
+  * the user's values (`config`, then `--set` assignments, then the options with a config field of the same
+    meaning: resolution and the path options) win over everything else;
+  * settings the schema says come from the dataset are derived from it here, in one place (`derive_config`):
+    `channels` (1 for a greyscale folder, from the image headers) and `num_classes` (the class folders);
+  * what the backend records besides its weights (`records_extra`: the loss network's hash, the style image's
+    hash) is located before the data is read, so a missing pretrained file fails in one line at once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genstudio.errors import UserError
+from genstudio.events import AbortCheck, EventSink, Progress
+
+# Options that are paths into a config field of the same meaning: field -> (job parameter, CLI option)
+PATH_FIELDS = {"style_image": ("style", "--style"), "style_dir": ("styles", "--styles"),
+               "vgg_weights": ("vgg_weights", "--vgg-weights")}
+DERIVED_FIELDS = ("channels", "num_classes")  # set from the dataset unless the user gives them
+
+
+@dataclass
+class PreparedTraining:
+    """A run ready to start: the backend, its final config and the decoded dataset."""
+
+    spec: Any  # BackendSpec
+    config: dict[str, Any]
+    dataset: Any  # ImageFolderDataset
+    derived: dict[str, Any]  # the settings taken from the data, for the log
+
+
+def user_config(spec: Any, *, config: dict[str, Any] | None = None, assignments: list[str] | str | None = None,
+                resolution: int | None = None, paths: dict[str, str | os.PathLike[str] | None] | None = None
+                ) -> tuple[dict[str, Any], set[str]]:
+    """The values the user gave (config mapping, then `key=value` assignments, then options), checked against the
+    schema, and the names of the fields they set."""
+    values = dict(config or {})
+    if isinstance(assignments, str):
+        assignments = [assignments]
+    values.update(spec.schema.parse_assignments(list(assignments or [])))
+    if resolution is not None:
+        if "resolution" not in spec.schema:
+            raise UserError(f"backend {spec.id!r} has no resolution setting")
+        values["resolution"] = int(resolution)
+    for name, path in (paths or {}).items():
+        if path in (None, ""):
+            continue
+        if name not in spec.schema:
+            raise UserError(f"backend {spec.id!r} takes no {PATH_FIELDS[name][1]}")
+        values[name] = str(Path(path).expanduser().resolve())
+    spec.schema.resolve(values)  # unknown keys and bad values fail here, before anything is read
+    return values, set(values)
+
+
+def derive_config(spec: Any, values: dict[str, Any], explicit: set[str], scan: Any) -> tuple[dict[str, Any], dict]:
+    """The resolved config with the dataset-derived fields the user did not set; and those derived values."""
+    from genstudio.data import detect_channels
+
+    derived: dict[str, Any] = {}
+    if "channels" in spec.schema and "channels" not in explicit:
+        derived["channels"] = detect_channels(scan)
+    if "num_classes" in spec.schema and "num_classes" not in explicit and len(scan.classes) >= 2:
+        derived["num_classes"] = len(scan.classes)
+    return spec.schema.resolve({**values, **derived}), derived
+
+
+def prepare_training(
+    *,
+    backend: str,
+    data: str | os.PathLike[str],
+    config: dict[str, Any] | None = None,  # field -> value
+    assignments: list[str] | str | None = None,  # ["field=value", ...] (--set)
+    resolution: int | None = None,
+    style: str | os.PathLike[str] | None = None,  # config style_image (fast-style)
+    styles: str | os.PathLike[str] | None = None,  # config style_dir (adain)
+    vgg_weights: str | os.PathLike[str] | None = None,  # config vgg_weights
+    progress: EventSink | None = None,
+    abort: AbortCheck | None = None,
+) -> PreparedTraining:
+    """Check the request, derive the data-dependent settings and read the dataset."""
+    from genstudio.data import ImageFolderDataset, scan_folder
+    from genstudio.plugins import get_registry
+    from genstudio.training.run import model_extra
+
+    spec = get_registry().backend(backend)
+    if not spec.capabilities.trainable:
+        raise UserError(f"backend {spec.id!r} is not trainable")
+    values, explicit = user_config(spec, config=config, assignments=assignments, resolution=resolution,
+                                   paths={"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights})
+    scan = scan_folder(data)
+    resolved, derived = derive_config(spec, values, explicit, scan)
+    model_extra(spec, resolved)  # a missing pretrained network or style file fails before the data is read
+    reporter = Progress(progress, f"Preparing {spec.id}")
+    if derived:
+        reporter.log("from the data: " + ", ".join(f"{key}={value}" for key, value in derived.items()))
+    side = resolved.get("resolution", resolution or 64)
+    dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
+    if dataset.report.skipped:
+        reporter.log(dataset.report.summary(), "warning")
+    return PreparedTraining(spec, resolved, dataset, derived)
+
+
+def train(
+    *,
+    backend: str,
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    steps: int | None = None,
+    epochs: int | None = None,
+    resolution: int | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    assignments: list[str] | str | None = None,
+    style: str | os.PathLike[str] | None = None,
+    styles: str | os.PathLike[str] | None = None,
+    vgg_weights: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    threads: int | None = None,  # torch CPU threads for this process
+    progress: EventSink | None = None,
+    abort: AbortCheck | None = None,
+    **fit_options: Any,  # checkpoint_every, keep_checkpoints, sample_every, sample_count, ema_decay, ... (fit's)
+) -> Any:
+    """Prepare and run a training; returns the TrainingSummary (cancelled=True when stopped, resumable)."""
+    from genstudio.training import fit
+
+    if steps is not None and epochs is not None:
+        raise UserError("give --steps or --epochs, not both")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    prepared = prepare_training(backend=backend, data=data, config=config, assignments=assignments,
+                                resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights,
+                                progress=progress, abort=abort)
+    return fit(prepared.spec, prepared.config, prepared.dataset, out, steps=steps, epochs=epochs,
+               batch_size=batch_size, seed=seed, device=device, resume=resume, progress=progress, abort=abort,
+               **fit_options)
