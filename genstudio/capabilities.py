@@ -113,15 +113,6 @@ class ClassNames(Protocol):
     class_names: Any
 
 
-@runtime_checkable
-class ReportsProgress(Protocol):
-    """`reports_progress`: the kind's main call (stylize, translate) also takes `progress=` (an EventSink that
-    receives begin / progress / end events) and `abort=` (an AbortCheck polled every step; True raises
-    genstudio.Cancelled): for work that takes minutes per image, such as an optimisation."""
-
-    def stylize(self, content: Any, style: Any = None, **params: Any) -> Any: ...
-
-
 @dataclass(frozen=True)
 class Capability:
     """One row of the table."""
@@ -144,8 +135,8 @@ CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
     Capability("postprocesses", "module", Postprocesses,
                "postprocess(content, styled, *, strength, preserve_color) -> images"),
     Capability("class_names", "module", ClassNames, "class_names: the classes' names"),
-    Capability("reports_progress", "module", ReportsProgress,
-               "stylize(..., progress=EventSink, abort=AbortCheck) reports its steps and stops on abort"),
+    Capability("reports_progress", "declared", None,
+               "stylize/translate also take progress=EventSink and abort=AbortCheck (minutes-long work)"),
     Capability("tile_safe", "declared", None,
                "fully convolutional: an image may be processed in overlapping tiles"),
     Capability("pretrained_weights", "declared", None, "WeightsRef of each network it needs and cannot train"),

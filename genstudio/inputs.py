@@ -53,7 +53,7 @@ class InputSpec:
     name: str = ""  # the job parameter and provenance key; the CLI option is --name
     required: bool = True  # False: the operation has a default (e.g. a label cycles through the classes)
     help: str = ""  # one sentence, shown by --help, `backends show` and the app
-    choices: tuple[str, ...] = ()  # DIRECTION: the allowed values, the first is the default
+    choices: tuple[str, ...] = ()  # DIRECTION: the allowed values; the first is the default when none is given
     graph_input: str = ""  # the ONNX graph input fed with it; default: "labels", "content" or the name
 
     def __post_init__(self) -> None:
@@ -105,7 +105,7 @@ def resolve_inputs(backend: str, inputs: tuple[InputSpec, ...], given: dict[str,
     for spec in inputs:
         value = given.get(spec.name)
         if value in (None, ""):
-            if spec.required and spec.name not in provided_elsewhere:
+            if spec.required and not spec.choices and spec.name not in provided_elsewhere:
                 what = "IMAGE" if spec.is_file else spec.kind.value.upper()
                 raise UserError(f"backend {backend!r} needs {spec.option} {what}"
                                 + (f": {spec.help}" if spec.help else ""))

@@ -129,8 +129,9 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
     # PNG there whatever the original's format: the pixels before any lossy encoding come back exactly.
     with tempfile.TemporaryDirectory(prefix=".genstudio-reproduce-", dir=out.parent) as scratch:
         summary = stylize_folder(
-            str(target), [content], scratch, style=style_path, strength=float(params.get("strength", 1.0)),
-            preserve_color=bool(params.get("preserve_color", False)),
+            str(target), [content], scratch, style=style_path, direction=params.get("direction"),
+            strength=None if "strength" not in params else float(params["strength"]),
+            preserve_color=None if "preserve_color" not in params else bool(params["preserve_color"]),
             config=None if Path(str(target)).is_dir() else params.get("config"),
             device=_torch_device_of(record) if runtime == "torch" else "cpu", runtime=runtime,
             provider=_provider_of(record) if runtime == "onnx" else "auto", max_size=batch.get("max_size"),
@@ -220,6 +221,7 @@ REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "generate": _reproduce_generate,
     "interpolate-seeds": _reproduce_interpolate_seeds,
     "stylize": _reproduce_stylize,
+    "translate": _reproduce_stylize,
     "reconstruct": _reproduce_reconstruct,
     "interpolate": _reproduce_interpolate,
 }

@@ -1,9 +1,10 @@
-"""Stylizing: one opened stylizer (`open_stylizer`) that the folder pipeline (`stylize_folder`, behind
-`genstudio stylize` and stylize-folder jobs) and the app's single-image action both run, so the same request
-gives the same pixels and the same provenance wherever it starts.
+"""Image-to-image: one opened stylizer or translator (`open_stylizer`) that the folder pipeline (`stylize_folder`,
+behind `genstudio stylize` / `genstudio translate` and their jobs) and the app's single-image action both run, so
+the same request gives the same pixels and the same provenance wherever it starts.
 
-A stylizer is a trained model folder or a backend id that needs no training (`gatys`). Its inputs are declared
-(`BackendSpec.inputs`: the content `input`, a `style` for arbitrary-style backends); its use-time settings
+A stylizer or translator is a trained model folder or a backend id that needs no training (`gatys`). Its inputs
+are declared (`BackendSpec.inputs`: the `input` image, a `style` for arbitrary-style backends, a `direction` for
+two-way translators); a translator's module gets `translate(x, direction)`; a stylizer's use-time settings
 (`strength`, `preserve_color`) come from, in order: the request's own value, the settings (`--set` for a backend
 id; a model folder's saved config), the schema's default. The module always receives N x 3 x H x W tensors in
 [0, 1] (one image a call on the torch runtime) and the settings explicitly.
@@ -23,10 +24,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from genstudio.backends import BackendKind
+from genstudio.backends import IMAGE_KINDS, BackendKind
 from genstudio.batch.inputs import Item, collect
 from genstudio.batch.pipeline import BatchSummary, Processor, run_batch
 from genstudio.errors import UserError
+from genstudio.inputs import InputKind
 from genstudio.events import AbortCheck, EventSink
 
 ONNX_BATCH = 8  # images of one size per onnxruntime call on a GPU provider (the torch path runs one at a time)
@@ -59,9 +61,9 @@ def _load(model_or_backend: str, assignments: list[str], device: torch.device, c
 
     if Path(model_or_backend).is_dir():
         loaded = load_model(model_or_backend, device=device)
-        if loaded.spec.kind != BackendKind.STYLIZER:
+        if loaded.spec.kind not in IMAGE_KINDS:
             raise UserError(f"{model_or_backend} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), "
-                            "not a stylizer")
+                            "not a stylizer or translator")
         if assignments:
             raise UserError("--set applies to backend ids (e.g. gatys); a trained model folder's settings are "
                             "fixed: use --strength and --preserve-color")
@@ -69,8 +71,8 @@ def _load(model_or_backend: str, assignments: list[str], device: torch.device, c
     if os.sep in model_or_backend or model_or_backend.startswith("."):
         raise UserError(f"model folder not found: {model_or_backend}")
     spec = get_registry().backend(model_or_backend)
-    if spec.kind != BackendKind.STYLIZER:
-        raise UserError(f"backend {spec.id!r} is a {spec.kind.value}, not a stylizer")
+    if spec.kind not in IMAGE_KINDS:
+        raise UserError(f"backend {spec.id!r} is a {spec.kind.value}, not a stylizer or translator")
     if spec.capabilities.trainable:
         raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train {spec.id}`")
     config = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(assignments)})
@@ -102,7 +104,7 @@ class Stylizer:
     module: Any  # the torch module (also on the ONNX runtime: it prepares the style and post-processes)
     loaded: Any  # LoadedModel, or None for a backend id
     settings: dict[str, Any]  # the config it runs with
-    params: dict[str, Any]  # the effective use-time settings: strength, preserve_color
+    params: dict[str, Any]  # the effective use-time settings: strength, preserve_color; a translator's direction
     inputs: dict[str, Any]  # declared inputs besides the content: {"style": Path | None, ...}
     runtime: str  # "torch" | "onnx"
     device_text: str  # what ran it, for provenance
@@ -117,6 +119,11 @@ class Stylizer:
         return (self.spec.plugin, self.spec.id)
 
     @property
+    def operation(self) -> str:
+        """What provenance calls it: "stylize" or "translate"."""
+        return "translate" if self.spec.kind == BackendKind.TRANSLATOR else "stylize"
+
+    @property
     def max_batch(self) -> int:
         return onnx_batch(self.session.provider) if self.runtime == "onnx" else 1
 
@@ -124,10 +131,15 @@ class Stylizer:
         """N x 3 x H x W in [0, 1] -> the stylized N x 3 x H' x W' in [0, 1] (on the CPU). `extra` (progress,
         abort) reaches modules that declare `reports_progress`."""
         if self.runtime == "onnx":
-            result = torch.from_numpy(self.session.run({"content": batch.numpy(), **self._feeds})[0])
+            image_input = self.spec.input(InputKind.IMAGE).graph_input
+            result = torch.from_numpy(self.session.run({image_input: batch.numpy(), **self._feeds})[0])
             return self._finish(batch, result)
         if not self.spec.capabilities.reports_progress:
             extra = {}
+        if self.spec.kind == BackendKind.TRANSLATOR:
+            results = [self.module.translate(image[None].to(self.torch_device), self.params.get("direction"),
+                                             **extra) for image in batch]
+            return torch.cat([torch.as_tensor(r).float().clamp(0, 1).cpu() for r in results])
         style = self._style.to(self.torch_device) if self._style is not None else None
         results = [self.module.stylize(image[None].to(self.torch_device), style, **self.params, **extra)
                    for image in batch]
@@ -138,7 +150,7 @@ class Stylizer:
         declared `postprocess`, else a linear blend toward the content."""
         if self.spec.capabilities.postprocesses:
             return self.module.postprocess(content, styled, **self.params)
-        styled, strength = styled.clamp(0, 1), self.params["strength"]
+        styled, strength = styled.clamp(0, 1), self.params.get("strength", 1.0)
         return content + strength * (styled - content) if strength < 1 else styled
 
     def record(self, input_sha256: str | None, input_path: str | None = None) -> dict[str, Any]:
@@ -151,7 +163,7 @@ class Stylizer:
             backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
             model_sha256=loaded.card.weights_sha256 if loaded is not None else None,
             parameters={**self.params, "config": self.settings}, runtime=self.runtime, device=self.device_text,
-            operation="stylize", input_sha256=input_sha256,
+            operation=self.operation, input_sha256=input_sha256,
             **{**provenance_fields(spec.inputs, self.inputs, skip=("input",)),
                **({"input": input_path} if input_path else {})},
             model=str(Path(loaded.folder).resolve()) if loaded is not None else spec.id,
@@ -162,6 +174,7 @@ def open_stylizer(
     model_or_backend: str | os.PathLike[str],
     *,
     style: str | os.PathLike[str] | None = None,  # the style image, for backends that declare a style input
+    direction: str | None = None,  # a translator's declared direction; None: its first choice
     strength: float | None = None,  # None: the settings' (config strength / alpha), else 1
     preserve_color: bool | None = None,  # None: the settings', else False
     assignments: list[str] = (),  # --set key=value for a backend id
@@ -172,17 +185,25 @@ def open_stylizer(
 ) -> Stylizer:
     """Load and check a stylizer and everything it needs to run; UserError for what the user can fix."""
     from genstudio.devices import describe_device, resolve_device
-    from genstudio.inputs import InputKind, resolve_inputs
+    from genstudio.inputs import resolve_inputs
     from genstudio.onnx_runtime import choose_runtime, open_session
 
     torch_device = resolve_device(device)
     spec, module, loaded, settings = _load(str(model_or_backend), list(assignments), torch_device, config)
-    inputs = resolve_inputs(spec.id, spec.inputs, {"style": style}, provided_elsewhere=("input",))
+    inputs = resolve_inputs(spec.id, spec.inputs, {"style": style, "direction": direction},
+                            provided_elsewhere=("input",))
     inputs.pop("input", None)
-    params = {"strength": float(use_setting("strength", strength, settings)),
-              "preserve_color": bool(use_setting("preserve_color", preserve_color, settings))}
-    if not 0.0 <= params["strength"] <= 1.0:
-        raise UserError(f"strength must be between 0 and 1, got {params['strength']}")
+    if spec.kind == BackendKind.TRANSLATOR:
+        if strength is not None or preserve_color is not None:
+            raise UserError(f"backend {spec.id!r} is a translator: --strength and --preserve-color apply to "
+                            "stylizers")
+        direction_spec = spec.input(InputKind.DIRECTION)
+        params = {"direction": inputs.pop(direction_spec.name)} if direction_spec else {}
+    else:
+        params = {"strength": float(use_setting("strength", strength, settings)),
+                  "preserve_color": bool(use_setting("preserve_color", preserve_color, settings))}
+        if not 0.0 <= params["strength"] <= 1.0:
+            raise UserError(f"strength must be between 0 and 1, got {params['strength']}")
     style_spec = spec.input(InputKind.STYLE)
     style_tensor = read_rgb(inputs[style_spec.name]) if style_spec and inputs.get(style_spec.name) else None
     runtime_used, onnx_path = ("torch", None) if loaded is None else choose_runtime(runtime, loaded.folder,
@@ -200,6 +221,10 @@ def open_stylizer(
             stylizer._feeds[style_spec.graph_input] = np.ascontiguousarray(prepared.numpy(), dtype=np.float32)
         if "alpha" in session.input_names:  # the strength applied inside the graph (AdaIN's feature blend)
             stylizer._feeds["alpha"] = np.array([params["strength"]], dtype=np.float32)
+        direction_spec = spec.input(InputKind.DIRECTION)
+        if direction_spec and direction_spec.graph_input in session.input_names:  # the choice's index
+            index = direction_spec.choices.index(params["direction"])
+            stylizer._feeds[direction_spec.graph_input] = np.array([index], dtype=np.int64)
     else:
         stylizer.device_text = describe_device(torch_device)
     return stylizer
@@ -211,6 +236,7 @@ def stylize_folder(
     out: str | os.PathLike[str],
     *,
     style: str | os.PathLike[str] | None = None,  # the style image, for backends that take one
+    direction: str | None = None,  # a two-way translator's direction
     strength: float | None = None,  # None: the settings' value (see the module docstring)
     preserve_color: bool | None = None,  # None: the settings' value
     assignments: list[str] = (),  # --set key=value for a backend id
@@ -224,8 +250,8 @@ def stylize_folder(
     abort: AbortCheck | None = None,
     **batch_options: Any,  # fmt, quality, overwrite, max_size, tile, overlap, workers, report_file
 ) -> BatchSummary:
-    stylizer = open_stylizer(model_or_backend, style=style, strength=strength, preserve_color=preserve_color,
-                             assignments=assignments, config=config, device=device, runtime=runtime,
+    stylizer = open_stylizer(model_or_backend, style=style, direction=direction, strength=strength,
+                             preserve_color=preserve_color, assignments=assignments, config=config, device=device, runtime=runtime,
                              provider=provider)
     if batch_options.get("tile") and not stylizer.spec.capabilities.tile_safe:
         raise UserError(f"backend {stylizer.spec.id!r} is not tile-safe (each tile would be styled on its own): "
@@ -237,6 +263,7 @@ def stylize_folder(
     def record(item: Item, digest: str) -> dict[str, Any]:
         return stylizer.record(digest)
 
-    processor = Processor(f"Stylizing with {stylizer.spec.id}", stylizer.run, record, max_batch=stylizer.max_batch,
+    verb = "Translating" if stylizer.operation == "translate" else "Stylizing"
+    processor = Processor(f"{verb} with {stylizer.spec.id}", stylizer.run, record, max_batch=stylizer.max_batch,
                           tileable=stylizer.spec.capabilities.tile_safe, owner=stylizer.owner)
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)

@@ -50,6 +50,7 @@ app.command("export")(export)
 app.command("info")(info)
 app.command("reproduce")(reproduce)
 app.command("stylize")(stylize)
+app.command("translate", help="Translate images with a translator backend (the same options as stylize).")(stylize)
 app.command("reconstruct")(vae_cli.reconstruct)
 app.command("interpolate")(vae_cli.interpolate)
 

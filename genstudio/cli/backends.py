@@ -11,12 +11,21 @@ app = typer.Typer(help="List backends or show one backend's settings.", invoke_w
 
 
 def _flags(spec) -> str:
+    """The declared capabilities that are on, as in genstudio.capabilities.CAPABILITIES."""
+    from genstudio.backends import declared
+    from genstudio.capabilities import CAPABILITIES
+
     caps = spec.capabilities
-    names = [name for name, on in (
-        ("trainable", caps.trainable), ("conditional", caps.conditional), ("onnx", caps.exportable),
-        ("style image", caps.needs_style_image)) if on]
+    names = [name.replace("_", " ") for name in CAPABILITIES
+             if name not in ("pretrained_weights", "truncation", "tile_safe") and declared(spec, name)]
+    if caps.truncation != "prior" and spec.kind.value in ("generator", "autoencoder"):
+        names.append(f"truncation {caps.truncation}")
     names += [f"needs {ref.name}" for ref in caps.pretrained_weights]
     return ", ".join(names)
+
+
+def _inputs(spec) -> str:
+    return ", ".join(f"{entry.option}" + ("" if entry.required else " (optional)") for entry in spec.inputs)
 
 
 @app.callback()
@@ -39,10 +48,11 @@ def list_backends(
         print_json({"backends": [spec.to_dict() for spec in specs]})
         return
     table = Table(title="genstudio backends", title_justify="left")
-    for column in ("id", "kind", "name", "plugin", "capabilities"):
+    for column in ("id", "kind", "name", "plugin", "inputs", "capabilities"):
         table.add_column(column)
     for spec in specs:
-        table.add_row(spec.id, spec.kind.value, spec.name, f"{spec.plugin} {spec.plugin_version}", _flags(spec))
+        table.add_row(spec.id, spec.kind.value, spec.name, f"{spec.plugin} {spec.plugin_version}", _inputs(spec),
+                      _flags(spec))
     console.print(table)
 
 
@@ -63,8 +73,12 @@ def show(
     origin = f"from plugin {spec.plugin} {spec.plugin_version}"
     console.print(f"[bold]{spec.name}[/] ({spec.id}, {spec.kind.value}) {origin}")
     console.print(spec.description, highlight=False)
+    for entry in spec.inputs:
+        choices = f" ({' | '.join(entry.choices)})" if entry.choices else ""
+        console.print(f"input {entry.option}{choices}: {entry.help or entry.kind.value}"
+                      + ("" if entry.required else " [optional]"), highlight=False, markup=False)
     if _flags(spec):
-        console.print(f"capabilities: {_flags(spec)}")
+        console.print(f"capabilities: {_flags(spec)}", highlight=False)
     table = Table(title_justify="left")
     for column in ("setting", "value", "type", "range / choices", "help"):
         table.add_column(column)

@@ -1,4 +1,5 @@
-"""`genstudio stylize MODEL_OR_BACKEND INPUT... --out DIR`: stylize files and whole folders."""
+"""`genstudio stylize MODEL_OR_BACKEND INPUT... --out DIR` (and `genstudio translate`, the same command for
+translator backends): stylize or translate files and whole folders through the batch pipeline."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from genstudio.cli.progress import ProgressBar
 
 
 def stylize(
-    model: str = typer.Argument(..., help="A trained stylizer model folder, or a backend id that needs no training "
-                                "(e.g. gatys)."),
+    model: str = typer.Argument(..., help="A trained stylizer or translator model folder, or a backend id that "
+                                "needs no training (e.g. gatys)."),
     inputs: list[Path] = typer.Argument(..., help="Image files and folders."),
     out: Path = typer.Option(..., "--out", help="Output folder; the input tree is mirrored inside it."),
     style: Path | None = typer.Option(None, "--style", help="Style image (for backends that take one)."),
+    direction: str | None = typer.Option(None, "--direction", help="Translators with two directions: which one "
+                                         "(see `genstudio backends show`)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Include subfolders."),
     glob: str | None = typer.Option(None, "--glob", help="Only files whose name matches, e.g. '*.jpg'."),
     strength: float | None = typer.Option(None, "--strength", min=0.0, max=1.0,
@@ -36,11 +39,12 @@ def stylize(
     report: Path | None = typer.Option(None, "--report", help="Write the JSON summary to this file too."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Stylize images; bad files are skipped and listed, reruns skip finished outputs (exit 1 if any failed)."""
+    """Stylize or translate images; bad files are skipped and listed, reruns skip finished outputs (exit 1 if any
+    failed)."""
     from genstudio.batch.stylize import stylize_folder
 
     with ProgressBar(enabled=not as_json) as bar:
-        summary = stylize_folder(model, inputs, out, style=style, strength=strength, preserve_color=preserve_color,
+        summary = stylize_folder(model, inputs, out, style=style, direction=direction, strength=strength, preserve_color=preserve_color,
                                  assignments=assignments, device=device, runtime=runtime, provider=provider,
                                  recursive=recursive, pattern=glob, progress=bar, fmt=fmt, quality=quality,
                                  overwrite=overwrite, max_size=max_size, tile=tile, overlap=overlap,
