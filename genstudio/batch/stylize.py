@@ -28,8 +28,8 @@ from genstudio.backends import IMAGE_KINDS, BackendKind
 from genstudio.batch.inputs import Item, collect
 from genstudio.batch.pipeline import BatchSummary, Processor, run_batch
 from genstudio.errors import UserError
-from genstudio.inputs import InputKind
 from genstudio.events import AbortCheck, EventSink
+from genstudio.inputs import InputKind
 
 ONNX_BATCH = 8  # images of one size per onnxruntime call on a GPU provider (the torch path runs one at a time)
 USE_SETTINGS = {"strength": (("strength", "alpha"), 1.0), "preserve_color": (("preserve_color",), False)}
@@ -251,7 +251,8 @@ def stylize_folder(
     **batch_options: Any,  # fmt, quality, overwrite, max_size, tile, overlap, workers, report_file
 ) -> BatchSummary:
     stylizer = open_stylizer(model_or_backend, style=style, direction=direction, strength=strength,
-                             preserve_color=preserve_color, assignments=assignments, config=config, device=device, runtime=runtime,
+                             preserve_color=preserve_color, assignments=assignments, config=config, device=device,
+                             runtime=runtime,
                              provider=provider)
     if batch_options.get("tile") and not stylizer.spec.capabilities.tile_safe:
         raise UserError(f"backend {stylizer.spec.id!r} is not tile-safe (each tile would be styled on its own): "

@@ -44,7 +44,8 @@ def stylize(
     from genstudio.batch.stylize import stylize_folder
 
     with ProgressBar(enabled=not as_json) as bar:
-        summary = stylize_folder(model, inputs, out, style=style, direction=direction, strength=strength, preserve_color=preserve_color,
+        summary = stylize_folder(model, inputs, out, style=style, direction=direction, strength=strength,
+                                 preserve_color=preserve_color,
                                  assignments=assignments, device=device, runtime=runtime, provider=provider,
                                  recursive=recursive, pattern=glob, progress=bar, fmt=fmt, quality=quality,
                                  overwrite=overwrite, max_size=max_size, tile=tile, overlap=overlap,

@@ -34,8 +34,8 @@ FIT_OPTIONS = {"checkpoint_every", "keep_checkpoints", "sample_every", "sample_c
                "log_every", "deterministic"}
 GENERATE_OPTIONS = {"seed", "label", "truncation", "grid", "batch_size", "device", "first_index", "overwrite",
                     "runtime", "provider", "config"}
-STYLIZE_PARAMS = {"model", "inputs", "out", "style", "direction", "strength", "preserve_color", "set", "device", "runtime",
-                  "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile", "overlap",
+STYLIZE_PARAMS = {"model", "inputs", "out", "style", "direction", "strength", "preserve_color", "set", "device",
+                  "runtime", "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile", "overlap",
                   "workers", "report_file", "resume"}
 EXPORT_PARAMS = {"model", "out", "opset", "fp16", "check"}
 EVAL_PARAMS = {"model", "data", "metrics", "count", "features", "seed", "k", "batch_size", "device", "save"}
@@ -109,7 +109,8 @@ def run_stylize_folder(params: dict[str, Any], progress: EventSink, abort: Abort
 
     options = {k: v for k, v in params.items() if k not in {"model", "inputs", "out", "set", "resume"}}
     inputs = params["inputs"] if isinstance(params["inputs"], list) else [params["inputs"]]
-    summary = stylize_folder(_model_or_backend(params["model"]), [str(Path(i).expanduser().resolve()) for i in inputs], params["out"],
+    summary = stylize_folder(_model_or_backend(params["model"]),
+                             [str(Path(i).expanduser().resolve()) for i in inputs], params["out"],
                              assignments=list(params.get("set") or []), progress=progress, abort=abort, **options)
     if summary.cancelled:
         raise Cancelled("stylize-folder")
