@@ -35,8 +35,8 @@ FIT_OPTIONS = {"checkpoint_every", "keep_checkpoints", "sample_every", "sample_c
 GENERATE_OPTIONS = {"seed", "label", "truncation", "grid", "batch_size", "device", "first_index", "overwrite",
                     "runtime", "provider", "config"}
 STYLIZE_PARAMS = {"model", "inputs", "out", "style", "direction", "strength", "preserve_color", "set", "device",
-                  "runtime", "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile", "overlap",
-                  "workers", "report_file", "resume"}
+                  "runtime", "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile",
+                  "overlap", "workers", "report_file", "resume"}
 EXPORT_PARAMS = {"model", "out", "opset", "fp16", "check"}
 EVAL_PARAMS = {"model", "data", "metrics", "count", "features", "seed", "k", "batch_size", "device", "save"}
 INSTALL_PARAMS = {"requirement", "target", "upgrade", "no_build_isolation"}
