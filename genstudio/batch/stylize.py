@@ -53,8 +53,10 @@ def check_runtime_request(runtime_used: str, runtime: str, provider: str, what: 
                         "use --device for torch, or export the model and pass --runtime onnx")
 
 
-def _load(model_or_backend: str, assignments: list[str], device: torch.device, config: dict[str, Any] | None = None):
-    """(spec, module, loaded model or None, the settings) for a model folder or an untrainable backend id."""
+def load_image_backend(model_or_backend: str, assignments: list[str], device: torch.device,
+                       config: dict[str, Any] | None = None):
+    """(spec, module, loaded model or None, the settings) for a stylizer or translator: a model folder, or a
+    backend id that needs no training built from `config` and `--set` assignments."""
     from genstudio.backends import check_model_kind
     from genstudio.models import load_model
     from genstudio.plugins import get_registry
@@ -189,7 +191,8 @@ def open_stylizer(
     from genstudio.onnx_runtime import choose_runtime, open_session
 
     torch_device = resolve_device(device)
-    spec, module, loaded, settings = _load(str(model_or_backend), list(assignments), torch_device, config)
+    spec, module, loaded, settings = load_image_backend(str(model_or_backend), list(assignments), torch_device,
+                                                        config)
     inputs = resolve_inputs(spec.id, spec.inputs, {"style": style, "direction": direction},
                             provided_elsewhere=("input",))
     inputs.pop("input", None)

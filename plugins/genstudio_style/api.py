@@ -12,12 +12,11 @@ kind as `content`: a PIL RGB image for a PIL image or a path, a 3 x H x W float 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from genstudio.backends import BackendKind, check_model_kind
+from genstudio.backends import BackendKind, StylizerModel
 from genstudio.errors import UserError
 
 
@@ -27,31 +26,24 @@ def load_stylizer(
     config: dict[str, Any] | None = None,  # for a backend id: config values over the defaults
     device: str | torch.device = "cpu",
 ) -> torch.nn.Module:
-    """The stylizer module, in eval mode on `device`."""
-    from genstudio.models import LoadedModel, load_model
-    from genstudio.plugins import get_registry
+    """The stylizer module, in eval mode on `device`: genstudio's own loader for model folders and backend ids
+    (`genstudio.batch.stylize.load_image_backend`), so the API opens exactly what `genstudio stylize` opens."""
+    from genstudio.batch.stylize import load_image_backend
+    from genstudio.devices import resolve_device
+    from genstudio.models import LoadedModel
 
     if isinstance(model, LoadedModel):
         return model.module
     if isinstance(model, torch.nn.Module):
-        if not callable(getattr(model, "stylize", None)):
+        if not isinstance(model, StylizerModel):
             raise UserError(f"{type(model).__name__} is not a stylizer (it has no stylize method)")
         return model
     if not isinstance(model, (str, os.PathLike)):
         raise UserError(f"model must be a model folder, a backend id or a stylizer, got {type(model).__name__}")
-    if Path(model).is_dir():
-        loaded = load_model(model, device=device)
-        if loaded.spec.kind != BackendKind.STYLIZER:
-            raise UserError(f"{model} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), not a stylizer")
-        return loaded.module
-    spec = get_registry().backend(str(model))
+    spec, module, _, _ = load_image_backend(os.fspath(model), [], resolve_device(str(device)), config)
     if spec.kind != BackendKind.STYLIZER:
-        raise UserError(f"backend {spec.id} is a {spec.kind.value}, not a stylizer")
-    if spec.capabilities.trainable:
-        raise UserError(f"backend {spec.id} needs a trained model folder (genstudio train {spec.id} ...)")
-    module = spec.load().build(spec.schema.resolve(config or {}))
-    check_model_kind(spec, module)
-    return module.to(device).eval()
+        raise UserError(f"{model} is a {spec.kind.value}, not a stylizer")
+    return module
 
 
 def stylize(model: Any, content: Any, style: Any = None, *, config: dict[str, Any] | None = None,
