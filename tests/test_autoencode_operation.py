@@ -159,3 +159,26 @@ def test_abort_stops_before_writing(models, tmp_path):
         interpolate(model=models / "vae", image_a=models / "data" / "a" / "a0.png",
                     image_b=models / "data" / "a" / "a1.png", out=tmp_path / "i", device="cpu", abort=lambda: True)
     assert not (tmp_path / "r").exists() and not (tmp_path / "i").exists()
+
+
+def test_job_runners_write_what_the_operations_write(models, tmp_path):
+    """The third entry point: reconstruct and interpolate jobs (the queue's runners) give the same files."""
+    from genstudio.jobs import runner_spec
+    from genstudio.jobs.builtin import run_interpolate, run_reconstruct
+
+    quiet, never = (lambda event: None), (lambda: False)
+    reconstruct(model=models / "cvae", inputs=[models / "data" / "a"], out=tmp_path / "op", label="b", device="cpu")
+    params = runner_spec("reconstruct").prepare({"model": str(models / "cvae"), "inputs": [str(models / "data" / "a")],
+                                                 "out": str(tmp_path / "job"), "label": "b", "device": "cpu"})
+    assert run_reconstruct(params, quiet, never)["failed"] == []
+    same_files(tmp_path / "op", tmp_path / "job")
+
+    image_a, image_b = models / "data" / "a" / "a0.png", models / "data" / "b" / "b2.png"
+    interpolate(model=models / "vae", image_a=image_a, image_b=image_b, out=tmp_path / "iop", steps=3, device="cpu")
+    params = runner_spec("interpolate").prepare({"model": str(models / "vae"), "image_a": str(image_a),
+                                                 "image_b": str(image_b), "out": str(tmp_path / "ijob"), "steps": 3,
+                                                 "device": "cpu"})
+    assert len(run_interpolate(params, quiet, never)["files"]) == 3
+    same_files(tmp_path / "iop", tmp_path / "ijob")
+    with pytest.raises(UserError, match="does not take the parameter"):
+        run_interpolate({**params, "compare": True}, quiet, never)

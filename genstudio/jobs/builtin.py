@@ -1,4 +1,4 @@
-"""The built-in job runners (train, generate, plugin-install, stylize-folder, export, eval), run in child processes.
+"""The built-in job runners, run in child processes: adapters from a job's params to the operation's core function.
 
 Every runner takes (params, progress, abort) and returns a JSON-safe dict (see genstudio.jobs.runners). Heavy
 imports happen inside the runner, so naming one costs nothing. Parameters mirror the CLI's options:
@@ -18,6 +18,9 @@ stylize-folder:  model (a model folder or backend id), inputs (list of files/fol
                  skips every output already written (journal and provenance).
 export:          model (required); out, opset, fp16, check (as `genstudio export`).
 eval:            model, data (required); metrics, count, features, seed, k, batch_size, device, save.
+reconstruct:     model, inputs, out (required); compare, label, device (as `genstudio reconstruct`).
+interpolate:     model, image_a, image_b, out (required); steps, label, device (as `genstudio interpolate`).
+translate-folder: the stylize-folder runner for translators; direction instead of style/strength.
 """
 
 from __future__ import annotations
