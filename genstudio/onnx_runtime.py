@@ -226,7 +226,6 @@ class OnnxGenerator:
         self.session = session
         self.latent_dim = latent_dim
         self.num_classes = num_classes
-        self.prior = "normal"
 
     def eval(self) -> OnnxGenerator:
         return self
@@ -248,4 +247,4 @@ class OnnxGenerator:
 def onnx_generator(path: Path, module: Any, provider: str = "auto", threads: int = 0) -> OnnxGenerator:
     """The ONNX twin of `module` (whose latent size and classes it shares)."""
     session = open_session(path, provider, threads)
-    return OnnxGenerator(session, int(module.latent_dim), int(getattr(module, "num_classes", 0) or 0))
+    return OnnxGenerator(session, int(module.latent_dim), int(module.num_classes or 0))

@@ -126,7 +126,7 @@ def _likelihoods(module, images, labels, names: Sequence[str], k: int, seed: int
     negative-log-likelihoods in nats per image and per dimension."""
     import torch
 
-    conditional = int(getattr(module, "num_classes", 0)) > 0
+    conditional = int(module.num_classes or 0) > 0
     generator = torch.Generator(device=device).manual_seed(seed)
     dims = images[0].numel()
     reporter = Progress(progress, "Likelihood of the images", total=len(images), abort=abort)

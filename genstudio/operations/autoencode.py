@@ -96,7 +96,7 @@ def load_autoencoder(model: str | os.PathLike[str], device: str, label: str | in
     config = loaded.card.config
     if "resolution" not in config or "channels" not in config:
         raise UserError(f"{model}: backend {loaded.spec.id} records no resolution and channels in its config")
-    num_classes = int(getattr(loaded.module, "num_classes", 0))
+    num_classes = int(loaded.module.num_classes or 0)
     class_names = [str(name) for name in loaded.card.extra.get("class_names", [])]
     if label_index is not None:
         if not 0 <= label_index < num_classes:

@@ -18,7 +18,7 @@ from genstudio.training.options import FitOptions
 from genstudio.training.order import DataOrder, describe_data
 from genstudio.training.rng import seed_all
 from genstudio.training.split import split_dataset
-from genstudio.training.task import DataInfo, TrainingTask
+from genstudio.training.task import DataInfo, HeldOutEvaluation, TrainingTask
 
 if TYPE_CHECKING:
     import torch
@@ -83,7 +83,7 @@ def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: 
     if not isinstance(task, TrainingTask):
         raise TypeError(f"backend {spec.id}: create_training returned {type(task).__name__}, not a TrainingTask")
     held_out = None
-    fraction = float(getattr(task, "validation_fraction", 0.0) or 0.0)
+    fraction = float(task.validation_fraction or 0.0) if isinstance(task, HeldOutEvaluation) else 0.0
     if fraction > 0:  # the split depends on the seed alone: the same after a resume
         dataset, held_out = split_dataset(dataset, fraction, options.seed)
         size = len(dataset)

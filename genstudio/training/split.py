@@ -75,10 +75,11 @@ def evaluate_held_out(task: Any, module: torch.nn.Module, held_out: Any, seed: i
     import torch
 
     from genstudio.training.order import gather_batch
+    from genstudio.training.task import HeldOutEvaluation
 
-    evaluate = getattr(task, "evaluate", None)
-    if held_out is None or len(held_out) == 0 or not callable(evaluate):
+    if held_out is None or len(held_out) == 0 or not isinstance(task, HeldOutEvaluation):
         return {}
+    evaluate = task.evaluate
     images, labels = gather_batch(held_out, torch.arange(len(held_out)))
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     was_training = module.training

@@ -91,14 +91,22 @@ class TrainingTask(Protocol):
         builds (usually the EMA generator when `ema` is given, else the live one)."""
         ...
 
-    # Optional, looked up with getattr (a task without them trains on every image, as before):
-    #
-    #   validation_fraction: float
-    #       A share in (0, 1) of the dataset to hold out of training, chosen by the seed alone (split.py).
-    #   evaluate(module, images, labels) -> dict[str, float]
-    #       Called once at the end (also after a cancel) on the held-out images (float N x C x H x W in [0, 1]
-    #       and int64 labels, on the CPU) with `model_module(ema)` in eval mode, under no_grad, from a seeded
-    #       RNG; the result is stored in model.json's metrics and in TrainingSummary.metrics.
+    # Optional: a task that also follows `HeldOutEvaluation` (below) gets a validation split.
+
+
+@runtime_checkable
+class HeldOutEvaluation(Protocol):
+    """Optional part of a TrainingTask (checked when the task is created): hold images out and score them.
+
+    validation_fraction: a share in [0, 1) of the dataset held out of training, chosen by the seed alone
+    (split.py); 0 holds none out. evaluate(module, images, labels) -> dict[str, float] is called once at the end
+    (also after a cancel) on the held-out images (float N x C x H x W in [0, 1] and int64 labels, on the CPU)
+    with `model_module(ema)` in eval mode, under no_grad, from a seeded RNG; the result is stored in model.json's
+    metrics and in TrainingSummary.metrics. A task without both trains on every image."""
+
+    validation_fraction: float
+
+    def evaluate(self, module: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]: ...
 
 
 @dataclass
