@@ -41,6 +41,12 @@ class ToyBackend:
         if config.get("broken_kind"):
             return NotAGenerator()
         return ToyGenerator(config["latent_dim"], config["hidden"])
+
+    @staticmethod
+    def create_training(config, data, device):  # declared trainable: the contract asks for this method
+        from genstudio.errors import UserError
+
+        raise UserError("the toy backend is listed as trainable but has no training recipe")
 '''
 
 TOY_PLUGIN = '''

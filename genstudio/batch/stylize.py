@@ -268,6 +268,9 @@ def stylize_folder(
         return stylizer.record(digest)
 
     verb = "Translating" if stylizer.operation == "translate" else "Stylizing"
-    processor = Processor(f"{verb} with {stylizer.spec.id}", stylizer.run, record, max_batch=stylizer.max_batch,
+    def run(batch: torch.Tensor) -> torch.Tensor:  # long optimisations (reports_progress) report their steps
+        return stylizer.run(batch, progress=progress, abort=abort)
+
+    processor = Processor(f"{verb} with {stylizer.spec.id}", run, record, max_batch=stylizer.max_batch,
                           tileable=stylizer.spec.capabilities.tile_safe, owner=stylizer.owner)
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)
