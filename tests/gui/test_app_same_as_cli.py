@@ -201,7 +201,8 @@ def test_gatys_reports_its_steps_to_the_app(tmp_path, single_torch_thread):
     from genstudio.errors import Cancelled
 
     with pytest.raises(Cancelled):  # a cancel reaches the optimisation itself, between its steps
-        stylize(Source("gatys", None, dict(GATYS)), content, style, abort=lambda: bool(events) and events.clear() is None)
+        stylize(Source("gatys", None, dict(GATYS)), content, style,
+                abort=lambda: bool(events) and events.clear() is None)
 
 
 def test_save_image_formats_and_plain_pixels(tmp_path):
