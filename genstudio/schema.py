@@ -163,7 +163,7 @@ class ConfigSchema:
             key, sep, raw = text.partition("=")
             key = key.strip()
             if not sep or not key:
-                raise UserError(f"--set expects key=value, got {text!r}")
+                raise UserError(f"a setting must be given as key=value (--set key=value), got {text!r}")
             parsed[key] = self.field(key).parse(raw)
         return parsed
 
