@@ -158,6 +158,18 @@ class BackendSpec:
         }
 
 
+def checked_descriptors(result: Any, kind: type, hook: str, key: str) -> list:
+    """A register_* hook's result: a list of `kind` descriptors whose `key` attribute is unique (None: [])."""
+    if result is None:
+        return []
+    if not isinstance(result, (list, tuple)) or not all(isinstance(item, kind) for item in result):
+        raise TypeError(f"{hook} must return a list of {kind.__name__}, got {type(result).__name__}")
+    keys = [getattr(item, key) for item in result]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{hook} returned the same {key} twice: {keys}")
+    return list(result)
+
+
 def _reconcile_inputs(spec: BackendSpec) -> tuple[InputSpec, ...]:
     """The declared inputs, checked (unique names, InputSpec entries), plus those the older flags imply: an
     image-to-image kind always takes its `input` image; `conditional` means a label; `needs_style_image` a style."""

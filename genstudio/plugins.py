@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pluggy
 
 from genstudio import hookspecs, paths
-from genstudio.backends import BackendSpec
+from genstudio.backends import BackendSpec, checked_descriptors
 from genstudio.errors import UserError
 
 ENTRY_POINT_GROUP = "genstudio"
@@ -269,14 +269,7 @@ def _import_path(name: str, path: Path) -> object:
 
 
 def _check_specs(specs: Any) -> list[BackendSpec]:
-    if specs is None:
-        return []
-    if not isinstance(specs, (list, tuple)) or not all(isinstance(spec, BackendSpec) for spec in specs):
-        raise TypeError(f"register_backends must return a list of BackendSpec, got {type(specs).__name__}")
-    ids = [spec.id for spec in specs]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"register_backends returned the same id twice: {ids}")
-    return list(specs)
+    return checked_descriptors(specs, BackendSpec, "register_backends", "id")
 
 
 def _one_line(exc: BaseException) -> str:

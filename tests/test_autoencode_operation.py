@@ -9,7 +9,6 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from genstudio.errors import Cancelled, UserError
@@ -17,31 +16,13 @@ from genstudio.events import EventCollector
 from genstudio.operations.autoencode import interpolate, reconstruct
 from genstudio.provenance import read_provenance, without_time
 from genstudio.reproduce import reproduce
-from tests.test_cli_vae import TINY, make_folder
+from tests.test_cli_vae import trained_autoencoders
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """A trained vae and a trained cvae (2 steps), with their image folder."""
-    import genstudio_vae
-
-    from genstudio.data import ImageFolderDataset
-    from genstudio.plugins import discover
-    from genstudio.training import fit
-
-    root = tmp_path_factory.mktemp("vae-op")
-    data = make_folder(root / "data")
-    dataset = ImageFolderDataset(data, 32, 1, cache=False)
-    registry = discover(entry_points=False, plugin_dir=root / "plugins", disabled=set(), extra=[("vae", genstudio_vae)])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for backend, extra in (("vae", {}), ("cvae", {"num_classes": 2})):
-            fit(registry.backend(backend), {**TINY, **extra}, dataset, root / backend, steps=2, batch_size=3,
-                device="cpu", sample_count=0)
-    finally:
-        torch.set_num_threads(threads)
-    return root
+    return trained_autoencoders(tmp_path_factory.mktemp("vae-op"))
 
 
 def pixels(path) -> np.ndarray:

@@ -26,33 +26,43 @@ def make_folder(root):
     return root
 
 
+def discover_in(root, extra):
+    from genstudio.plugins import discover
+
+    return discover(entry_points=False, plugin_dir=root / "plugins", disabled=set(), extra=extra)
+
+
+def trained_autoencoders(root):
+    """`root` with data/ (two classes) and a vae and a cvae trained on it for 2 steps on one thread."""
+    import genstudio_vae
+
+    from genstudio.data import ImageFolderDataset
+    from genstudio.training import fit
+
+    dataset = ImageFolderDataset(make_folder(root / "data"), 32, 1, cache=False)
+    registry = discover_in(root, [("vae", genstudio_vae)])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for backend, more in (("vae", {}), ("cvae", {"num_classes": 2})):
+            fit(registry.backend(backend), {**TINY, **more}, dataset, root / backend, steps=2, batch_size=3,
+                device="cpu", sample_count=0)
+    finally:
+        torch.set_num_threads(threads)
+    return root
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """A trained vae, a trained cvae and an (untrained) dcgan, with their image folder."""
     import genstudio_gan
-    import genstudio_vae
 
-    from genstudio.data import ImageFolderDataset
     from genstudio.models import save_model
-    from genstudio.plugins import discover
-    from genstudio.training import fit
 
-    root = tmp_path_factory.mktemp("vae-cli")
-    data = make_folder(root / "data")
-    dataset = ImageFolderDataset(data, 32, 1, cache=False)
-    registry = discover(entry_points=False, plugin_dir=root / "plugins", disabled=set(),
-                        extra=[("vae", genstudio_vae), ("gan", genstudio_gan)])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for backend, extra in (("vae", {}), ("cvae", {"num_classes": 2})):
-            fit(registry.backend(backend), {**TINY, **extra}, dataset, root / backend, steps=2, batch_size=3,
-                device="cpu", sample_count=0)
-        spec = registry.backend("dcgan")
-        config = spec.schema.resolve({"resolution": 32, "channels": 1, "ngf": 4, "ndf": 4, "latent_dim": 4})
-        save_model(root / "dcgan", spec, config, spec.load().build(config).state_dict())
-    finally:
-        torch.set_num_threads(threads)
+    root = trained_autoencoders(tmp_path_factory.mktemp("vae-cli"))
+    spec = discover_in(root, [("gan", genstudio_gan)]).backend("dcgan")
+    config = spec.schema.resolve({"resolution": 32, "channels": 1, "ngf": 4, "ndf": 4, "latent_dim": 4})
+    save_model(root / "dcgan", spec, config, spec.load().build(config).state_dict())
     return root
 
 

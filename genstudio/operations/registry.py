@@ -91,13 +91,9 @@ def load_runner(target: str) -> Runner:
 
 def check_operations(operations: Any) -> list[Operation]:
     """A register_operations hook's result, checked: a list of Operation with unique, well-formed kinds."""
-    if operations is None:
-        return []
-    if not isinstance(operations, (list, tuple)) or not all(isinstance(op, Operation) for op in operations):
-        raise TypeError(f"register_operations must return a list of Operation, got {type(operations).__name__}")
-    kinds = [op.kind for op in operations]
-    if len(set(kinds)) != len(kinds):
-        raise ValueError(f"register_operations returned the same kind twice: {kinds}")
+    from genstudio.backends import checked_descriptors
+
+    operations = checked_descriptors(operations, Operation, "register_operations", "kind")
     for op in operations:
         if op.target is not None and ":" not in op.target:
             raise ValueError(f"operation {op.kind!r}: target must look like 'package.module:function'")
