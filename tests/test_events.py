@@ -43,3 +43,13 @@ def test_check_abort_raises_cancelled_only_when_asked():
 def test_event_json_round_trip():
     event = Event("progress", "Training", 3, 10, {"loss": 0.5}, "", "info", 123.0)
     assert Event.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+
+
+def test_progress_bar_prints_log_text_as_text(capsys):
+    """Untrusted text (a file name, a plugin's message) in a log line is not read as rich markup."""
+    from genstudio.cli.progress import ProgressBar
+    from genstudio.events import Event
+
+    with ProgressBar(enabled=False) as bar:
+        bar(Event("log", "Reading", message="skipped [red]x[/red].png: not an image", level="warning"))
+    assert "skipped [red]x[/red].png: not an image" in capsys.readouterr().err

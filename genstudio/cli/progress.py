@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from genstudio.cli.output import console_err
@@ -50,7 +51,8 @@ class ProgressBar:
         if event.kind == "log":
             if self.enabled or event.level != "info":
                 style = {"warning": "yellow", "error": "red"}.get(event.level, "")
-                console_err.print(f"[{style}]{event.message}[/]" if style else event.message, highlight=False)
+                message = escape(event.message)  # paths and plugin text stay text (brackets are not markup)
+                console_err.print(f"[{style}]{message}[/]" if style else message, highlight=False)
             return
         if not self.enabled:
             return
