@@ -8,7 +8,6 @@ is cheap and leaves identical bytes, and an interrupted run picks up where it st
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -149,52 +148,25 @@ class Sampler:
                           **extra)
 
 
-GENERATING_KINDS = ("generator", "autoencoder")  # both follow the generator contract (a VAE samples its prior)
-
-
-def _open_backend(backend: str, config: dict[str, Any] | None, assignments: list[str],
-                  torch_device: Any) -> tuple[Any, Any, dict]:
-    """(spec, module, resolved config) for a generator backend that needs no training."""
-    from genstudio.backends import check_model_kind
-    from genstudio.plugins import get_registry
-
-    spec = get_registry().backend(backend)
-    if spec.capabilities.trainable:
-        raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train "
-                        f"{spec.id}`")
-    resolved = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(list(assignments))})
-    module = spec.load().build(resolved)
-    check_model_kind(spec, module)
-    return spec, module.to(torch_device).eval(), resolved
-
-
 def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = "auto", provider: str = "auto",
                  truncation: float = 1.0, config: dict[str, Any] | None = None,
                  assignments: list[str] = ()) -> Sampler:
     """Load a generator (a model folder, checked; or a backend id with `config`) and pick its runtime; UserError
     when it cannot generate, or when a runtime, provider or truncation asked for cannot be honoured."""
-    from genstudio.batch.stylize import check_runtime_request
+    from genstudio.backends import BackendKind
     from genstudio.devices import describe_device, resolve_device
-    from genstudio.models import load_model
-    from genstudio.onnx_runtime import choose_runtime, onnx_generator
+    from genstudio.models import open_model_or_backend
+    from genstudio.onnx_runtime import check_runtime_request, choose_runtime, onnx_generator
 
     torch_device = resolve_device(device)
-    folder = Path(model_dir)
-    if folder.is_dir() or os.sep in str(model_dir) or str(model_dir).startswith("."):  # a folder, or a missing one
-        if config or assignments:
-            raise UserError("--set applies to backend ids (e.g. shapes); a trained model folder's settings are "
-                            "fixed")
-        loaded = load_model(folder, device=torch_device)
-        spec, module, resolved = loaded.spec, loaded.module, None
+    opened = open_model_or_backend(model_dir, (BackendKind.GENERATOR, BackendKind.AUTOENCODER),
+                                   "a generator or autoencoder (nothing else generates images from noise)",
+                                   device=torch_device, config=config, assignments=assignments)
+    spec, module, loaded, what = opened.spec, opened.module, opened.loaded, opened.what
+    if loaded is not None:
         class_names = list(loaded.card.extra.get("class_names") or [])
-        what = str(model_dir)
     else:
-        loaded = None
-        spec, module, resolved = _open_backend(str(model_dir), config, list(assignments), torch_device)
         class_names = [str(name) for name in module.class_names] if spec.capabilities.class_names else []
-        what = f"backend {spec.id!r}"
-    if spec.kind.value not in GENERATING_KINDS:
-        raise UserError(f"{what} is a {spec.kind.value} ({spec.id}), which does not generate images from noise")
     mode = spec.capabilities.truncation
     if truncation != 1.0 and mode == "none":
         raise UserError(f"backend {spec.id!r} does not support truncation")
@@ -211,7 +183,7 @@ def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = 
         return Sampler(spec, loaded, twin, None, "onnx", twin.session.describe(), class_names,
                        twin.session.fell_back)
     return Sampler(spec, loaded, module, torch_device, "torch", describe_device(torch_device), class_names,
-                   config=resolved)
+                   config=opened.settings if loaded is None else None)
 
 
 def generate_to_folder(

@@ -238,3 +238,55 @@ def _check_tensors(path: Path, expected: Mapping[str, torch.Tensor], found: Mapp
                 f"{path}: tensor {name!r} has shape {tuple(found[name].shape)}, "
                 f"the backend expects {tuple(tensor.shape)}"
             )
+
+
+@dataclass
+class Opened:
+    """A model folder or a backend id opened for use (`open_model_or_backend`)."""
+
+    spec: BackendSpec
+    module: torch.nn.Module  # in eval mode on the device
+    loaded: LoadedModel | None  # None for a backend id
+    settings: dict[str, Any]  # the config it runs with: the folder's saved one, or the backend id's resolved one
+
+    @property
+    def what(self) -> str:
+        """For messages: the folder, or "backend 'id'"."""
+        return str(self.loaded.folder) if self.loaded is not None else f"backend {self.spec.id!r}"
+
+
+def open_model_or_backend(
+    target: str | Path,  # a model folder, or the id of a backend that needs no training
+    kinds: tuple[Any, ...],  # the BackendKinds the operation accepts
+    what: str,  # what the operation needs, for the error: "a stylizer or translator"
+    *,
+    device: str | torch.device = "cpu",
+    config: dict[str, Any] | None = None,  # a backend id's settings as a mapping
+    assignments: list[str] | tuple[str, ...] = (),  # --set key=value for a backend id, over `config`
+) -> Opened:
+    """The one way operations open what the user named: a trained model folder (checked by `load_model`), or a
+    backend that needs no training built from its settings. Anything that looks like a path is a folder, so a
+    missing one gets load_model's one-line reason."""
+    from genstudio.plugins import get_registry
+
+    text = str(target)
+    if Path(text).is_dir() or "/" in text or "\\" in text or text.startswith("."):
+        if config or assignments:
+            raise UserError("--set applies to backend ids (e.g. gatys, shapes); a trained model folder's settings "
+                            "are fixed")
+        loaded = load_model(text, device=device)
+        opened = Opened(loaded.spec, loaded.module, loaded, dict(loaded.card.config))
+    else:
+        spec = get_registry().backend(text)
+        if spec.kind not in kinds:
+            raise UserError(f"backend {spec.id!r} is a {spec.kind.value}, not {what}")
+        if spec.capabilities.trainable:
+            raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train "
+                            f"{spec.id}`")
+        settings = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(list(assignments))})
+        module = spec.load().build(settings)
+        check_model_kind(spec, module)
+        opened = Opened(spec, module.to(device).eval(), None, settings)
+    if opened.spec.kind not in kinds:
+        raise UserError(f"{opened.what} is a {opened.spec.kind.value} ({opened.spec.id}), not {what}")
+    return opened

@@ -218,6 +218,17 @@ def choose_runtime(runtime: str, folder: str | os.PathLike[str], card: Any) -> t
     return ("onnx", path) if path is not None else ("torch", None)
 
 
+def check_runtime_request(runtime_used: str, runtime: str, provider: str, what: str) -> None:
+    """Refuse, in one line, a runtime or provider the user asked for that will not run (generate, stylize)."""
+    runtime, provider = (runtime or "auto").lower(), (provider or "auto").lower()
+    if runtime == "onnx" and runtime_used != "onnx":
+        raise UserError(f"{what} has no ONNX model to run (--runtime onnx needs a model folder that "
+                        "`genstudio export` wrote a parity-checked model.onnx into)")
+    if provider != "auto" and runtime_used != "onnx":
+        raise UserError(f"--provider {provider} chooses an onnxruntime provider, but {what} runs on torch; "
+                        "use --device for torch, or export the model and pass --runtime onnx")
+
+
 class OnnxGenerator:
     """An exported generator behind the generator contract (`latent_dim`, `num_classes`, `generate`), so the
     same sampling code runs on either runtime. Tensors in and out are torch CPU tensors."""

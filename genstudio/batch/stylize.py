@@ -42,47 +42,6 @@ def onnx_batch(provider: str) -> int:  # provider: a Session's short name, "cpu"
     return 1 if provider == "cpu" else ONNX_BATCH
 
 
-def check_runtime_request(runtime_used: str, runtime: str, provider: str, what: str) -> None:
-    """Refuse, in one line, a runtime or provider the user asked for that will not run (shared with generate)."""
-    runtime, provider = (runtime or "auto").lower(), (provider or "auto").lower()
-    if runtime == "onnx" and runtime_used != "onnx":
-        raise UserError(f"{what} has no ONNX model to run (--runtime onnx needs a model folder that "
-                        "`genstudio export` wrote a parity-checked model.onnx into)")
-    if provider != "auto" and runtime_used != "onnx":
-        raise UserError(f"--provider {provider} chooses an onnxruntime provider, but {what} runs on torch; "
-                        "use --device for torch, or export the model and pass --runtime onnx")
-
-
-def load_image_backend(model_or_backend: str, assignments: list[str], device: torch.device,
-                       config: dict[str, Any] | None = None):
-    """(spec, module, loaded model or None, the settings) for a stylizer or translator: a model folder, or a
-    backend id that needs no training built from `config` and `--set` assignments."""
-    from genstudio.backends import check_model_kind
-    from genstudio.models import load_model
-    from genstudio.plugins import get_registry
-
-    if Path(model_or_backend).is_dir():
-        loaded = load_model(model_or_backend, device=device)
-        if loaded.spec.kind not in IMAGE_KINDS:
-            raise UserError(f"{model_or_backend} holds a {loaded.spec.kind.value} model ({loaded.spec.id}), "
-                            "not a stylizer or translator")
-        if assignments:
-            raise UserError("--set applies to backend ids (e.g. gatys); a trained model folder's settings are "
-                            "fixed: use --strength and --preserve-color")
-        return loaded.spec, loaded.module, loaded, dict(loaded.card.config)
-    if os.sep in model_or_backend or model_or_backend.startswith("."):
-        raise UserError(f"model folder not found: {model_or_backend}")
-    spec = get_registry().backend(model_or_backend)
-    if spec.kind not in IMAGE_KINDS:
-        raise UserError(f"backend {spec.id!r} is a {spec.kind.value}, not a stylizer or translator")
-    if spec.capabilities.trainable:
-        raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train {spec.id}`")
-    config = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(assignments)})
-    module = spec.load().build(config)
-    check_model_kind(spec, module)
-    return spec, module.to(device).eval(), None, config
-
-
 def use_setting(name: str, given: Any, settings: dict[str, Any]) -> Any:
     """A use-time setting: the request's value, else the settings' (under its name or its alias), else default."""
     if given is not None:
@@ -112,7 +71,6 @@ class Stylizer:
     device_text: str  # what ran it, for provenance
     torch_device: Any = None
     session: Any = None  # onnxruntime Session on the onnx runtime
-    notes: list[str] = field(default_factory=list)
     _feeds: dict[str, np.ndarray] = field(default_factory=dict)
     _style: torch.Tensor | None = None
 
@@ -188,11 +146,13 @@ def open_stylizer(
     """Load and check a stylizer and everything it needs to run; UserError for what the user can fix."""
     from genstudio.devices import describe_device, resolve_device
     from genstudio.inputs import resolve_inputs
-    from genstudio.onnx_runtime import choose_runtime, open_session
+    from genstudio.models import open_model_or_backend
+    from genstudio.onnx_runtime import check_runtime_request, choose_runtime, open_session
 
     torch_device = resolve_device(device)
-    spec, module, loaded, settings = load_image_backend(str(model_or_backend), list(assignments), torch_device,
-                                                        config)
+    opened = open_model_or_backend(model_or_backend, IMAGE_KINDS, "a stylizer or translator", device=torch_device,
+                                   config=config, assignments=assignments)
+    spec, module, loaded, settings = opened.spec, opened.module, opened.loaded, opened.settings
     inputs = resolve_inputs(spec.id, spec.inputs, {"style": style, "direction": direction},
                             provided_elsewhere=("input",))
     inputs.pop("input", None)
@@ -211,14 +171,12 @@ def open_stylizer(
     style_tensor = read_rgb(inputs[style_spec.name]) if style_spec and inputs.get(style_spec.name) else None
     runtime_used, onnx_path = ("torch", None) if loaded is None else choose_runtime(runtime, loaded.folder,
                                                                                    loaded.card)
-    check_runtime_request(runtime_used, runtime, provider, f"{spec.id!r}" if loaded is None else str(loaded.folder))
+    check_runtime_request(runtime_used, runtime, provider, opened.what)
     stylizer = Stylizer(spec, module, loaded, settings, params, inputs, runtime_used, "", torch_device,
                         _style=style_tensor)
     if runtime_used == "onnx":
         stylizer.session = session = open_session(onnx_path, provider)
         stylizer.device_text = session.describe()
-        if session.fell_back:
-            stylizer.notes.append("onnxruntime could not use the GPU and ran on the CPU")
         if style_spec and style_spec.graph_input in session.input_names:  # the style as the module prepares it
             prepared = module.prepare_style(style_tensor) if spec.capabilities.prepares_style else style_tensor[None]
             stylizer._feeds[style_spec.graph_input] = np.ascontiguousarray(prepared.numpy(), dtype=np.float32)
@@ -255,8 +213,7 @@ def stylize_folder(
 ) -> BatchSummary:
     stylizer = open_stylizer(model_or_backend, style=style, direction=direction, strength=strength,
                              preserve_color=preserve_color, assignments=assignments, config=config, device=device,
-                             runtime=runtime,
-                             provider=provider)
+                             runtime=runtime, provider=provider)
     if batch_options.get("tile") and not stylizer.spec.capabilities.tile_safe:
         raise UserError(f"backend {stylizer.spec.id!r} is not tile-safe (each tile would be styled on its own): "
                         "drop --tile, or use --max-size")
@@ -267,10 +224,10 @@ def stylize_folder(
     def record(item: Item, digest: str) -> dict[str, Any]:
         return stylizer.record(digest)
 
-    verb = "Translating" if stylizer.operation == "translate" else "Stylizing"
     def run(batch: torch.Tensor) -> torch.Tensor:  # long optimisations (reports_progress) report their steps
         return stylizer.run(batch, progress=progress, abort=abort)
 
+    verb = "Translating" if stylizer.operation == "translate" else "Stylizing"
     processor = Processor(f"{verb} with {stylizer.spec.id}", run, record, max_batch=stylizer.max_batch,
                           tileable=stylizer.spec.capabilities.tile_safe, owner=stylizer.owner)
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)

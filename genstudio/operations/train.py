@@ -34,6 +34,7 @@ class PreparedTraining:
     config: dict[str, Any]
     dataset: Any  # ImageFolderDataset
     derived: dict[str, Any]  # the settings taken from the data, for the log
+    extra: dict[str, Any]  # the backend's model_extra(config), for model.json
 
 
 def user_config(spec: Any, *, config: dict[str, Any] | None = None, assignments: list[str] | str | None = None,
@@ -96,7 +97,7 @@ def prepare_training(
                                    paths={"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights})
     scan = scan_folder(data)
     resolved, derived = derive_config(spec, values, explicit, scan)
-    model_extra(spec, resolved)  # a missing pretrained network or style file fails before the data is read
+    extra = model_extra(spec, resolved)  # a missing pretrained network or style file fails before the data is read
     reporter = Progress(progress, f"Preparing {spec.id}")
     if derived:
         reporter.log("from the data: " + ", ".join(f"{key}={value}" for key, value in derived.items()))
@@ -104,7 +105,7 @@ def prepare_training(
     dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
     if dataset.report.skipped:
         reporter.log(dataset.report.summary(), "warning")
-    return PreparedTraining(spec, resolved, dataset, derived)
+    return PreparedTraining(spec, resolved, dataset, derived, extra)
 
 
 def train(
@@ -143,4 +144,4 @@ def train(
                                 progress=progress, abort=abort)
     return fit(prepared.spec, prepared.config, prepared.dataset, out, steps=steps, epochs=epochs,
                batch_size=batch_size, seed=seed, device=device, resume=resume, progress=progress, abort=abort,
-               **fit_options)
+               extra=prepared.extra, **fit_options)

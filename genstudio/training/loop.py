@@ -58,6 +58,7 @@ def fit(
     deterministic: bool = False,  # deterministic kernels; with them a resumed CPU run repeats the original exactly
     progress: EventSink | None = None,  # receives begin / progress / log / end events
     abort: AbortCheck | None = None,  # polled between steps; True writes a checkpoint and returns cancelled=True
+    extra: dict[str, Any] | None = None,  # the backend's model_extra(config) when the caller has it; else computed
 ) -> TrainingSummary:
     """Train `spec`'s backend with `config` on `dataset`, writing everything into `out_dir`."""
     options = FitOptions(steps, epochs, batch_size, seed, device, resume, checkpoint_every, keep_checkpoints,
@@ -75,19 +76,20 @@ def fit(
     try:
         train_device = run_device(options.device, world)
         with determinism(options.deterministic, train_device):
-            return _fit(spec, config, dataset, out_dir, options, world, train_device, progress, abort)
+            return _fit(spec, config, dataset, out_dir, options, world, train_device, progress, abort, extra)
     finally:
         leave_world(world)
 
 
 def _fit(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path, options: FitOptions,
-         world: World, device: Any, progress: EventSink | None, abort: AbortCheck | None) -> TrainingSummary:
+         world: World, device: Any, progress: EventSink | None, abort: AbortCheck | None,
+         extra: dict[str, Any] | None) -> TrainingSummary:
     pending: list[tuple[str, str]] = []  # log lines from before the Progress exists
 
     def early_log(message: str, level: str = "info") -> None:
         pending.append((message, level))
 
-    run = build_run(spec, config, dataset, out_dir, options, world, device, early_log)
+    run = build_run(spec, config, dataset, out_dir, options, world, device, early_log, extra)
     if options.resume:
         state = newest_state(out_dir, early_log)
         if state is None:

@@ -70,7 +70,7 @@ def model_extra(spec: BackendSpec, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path, options: FitOptions,
-              world: World, device: torch.device, log: Any) -> Run:
+              world: World, device: torch.device, log: Any, extra: dict[str, Any] | None = None) -> Run:
     """Seed, create the task, hold out its validation split (when it asks for one), share rank 0's initial
     weights, make the EMA copy and the step context."""
     import torch
@@ -107,7 +107,8 @@ def build_run(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: 
         ema = make_ema(task.modules[task.ema_module])
     ctx = TrainContext(task.optimizers, device, resolve_amp(options.amp, device), options.grad_clip, world)
     return Run(spec, config, dataset, out_dir, options, world, device, data, task, ctx, ema, order, total,
-               channels_last=channels_last, held_out=held_out, extra=model_extra(spec, config))
+               channels_last=channels_last, held_out=held_out,
+               extra=model_extra(spec, config) if extra is None else dict(extra))
 
 
 def _use_channels_last(setting: bool | str, device: torch.device, module: torch.nn.Module) -> bool:

@@ -27,10 +27,9 @@ def load_stylizer(
     device: str | torch.device = "cpu",
 ) -> torch.nn.Module:
     """The stylizer module, in eval mode on `device`: genstudio's own loader for model folders and backend ids
-    (`genstudio.batch.stylize.load_image_backend`), so the API opens exactly what `genstudio stylize` opens."""
-    from genstudio.batch.stylize import load_image_backend
+    (`genstudio.models.open_model_or_backend`), so the API opens exactly what `genstudio stylize` opens."""
     from genstudio.devices import resolve_device
-    from genstudio.models import LoadedModel
+    from genstudio.models import LoadedModel, open_model_or_backend
 
     if isinstance(model, LoadedModel):
         return model.module
@@ -40,10 +39,8 @@ def load_stylizer(
         return model
     if not isinstance(model, (str, os.PathLike)):
         raise UserError(f"model must be a model folder, a backend id or a stylizer, got {type(model).__name__}")
-    spec, module, _, _ = load_image_backend(os.fspath(model), [], resolve_device(str(device)), config)
-    if spec.kind != BackendKind.STYLIZER:
-        raise UserError(f"{model} is a {spec.kind.value}, not a stylizer")
-    return module
+    return open_model_or_backend(os.fspath(model), (BackendKind.STYLIZER,), "a stylizer",
+                                 device=resolve_device(str(device)), config=config).module
 
 
 def stylize(model: Any, content: Any, style: Any = None, *, config: dict[str, Any] | None = None,
