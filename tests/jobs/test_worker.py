@@ -94,7 +94,9 @@ def test_pause_lets_the_running_job_finish_and_starts_no_new_one(queue, make_wor
     worker.start()
     wait_until(lambda: queue.get(first).status == "running")
     queue.pause()
-    wait_until(lambda: queue.get(first).status == "done")
+    # the job writes "done" itself; the worker reaps its process a moment later
+    wait_until(lambda: queue.get(first).status == "done" and worker.running_jobs == [])
+    time.sleep(0.3)  # a paused worker would have started the next job by now
     assert queue.get(second).status == "queued" and worker.running_jobs == []
     queue.resume()
     wait_until(lambda: queue.get(second).status == "done")
