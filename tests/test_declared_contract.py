@@ -124,17 +124,18 @@ def builtin_backends(tmp_path) -> dict[str, BackendSpec]:
 
 def test_builtin_backends_declare_inputs_matching_their_kind(builtin_backends):
     assert set(builtin_backends) == {"gan", "dcgan", "cgan", "shapes", "vae", "cvae", "gatys", "fast-style", "adain",
-                                    "progan"}
+                                    "progan", "cyclegan"}
     labelled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.LABEL)}
     styled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.STYLE)}
     assert labelled == {"cgan", "cvae", "shapes"}
     assert styled == {"gatys", "adain"}  # fast-style is trained for one style: it takes none at use time
+    assert builtin_backends["cyclegan"].input(InputKind.DIRECTION).choices == ("a2b", "b2a")
     for spec_id, spec in builtin_backends.items():
         caps = spec.capabilities
         assert caps.conditional == (spec.input(InputKind.LABEL) is not None), spec_id
         assert caps.needs_style_image == (spec.input(InputKind.STYLE) is not None), spec_id
         image = spec.input(InputKind.IMAGE)
-        if spec.kind == BackendKind.STYLIZER:
+        if spec.kind in (BackendKind.STYLIZER, BackendKind.TRANSLATOR):
             assert image is not None and image.name == "input" and image.required, spec_id
         else:
             assert image is None, spec_id

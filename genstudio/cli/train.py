@@ -26,6 +26,8 @@ def train(
     styles: Path | None = typer.Option(None, "--styles", help="Folder of style images (adain: config style_dir)."),
     vgg_weights: Path | None = typer.Option(None, "--vgg-weights",
                                             help="VGG19 file for style losses (config vgg_weights)."),
+    data_b: Path | None = typer.Option(None, "--data-b",
+                                       help="Domain B's image folder (cyclegan: config data_b; --data is A)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -46,7 +48,7 @@ def train(
             summary = train_operation(backend=backend, data=data, out=out, steps=steps, epochs=epochs,
                                       resolution=resolution, batch_size=batch_size, device=device, seed=seed,
                                       assignments=assignments, style=style, styles=styles, vgg_weights=vgg_weights,
-                                      resume=resume, progress=bar, abort=lambda: stop["requested"])
+                                      data_b=data_b, resume=resume, progress=bar, abort=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)
     if as_json:

@@ -197,6 +197,7 @@ def stylize(
     content: np.ndarray | str | Path,  # an image file, or H x W x C uint8 pixels (saved first: see save_content)
     style: str | Path | None = None,  # the style image, for backends that take one
     *,
+    direction: str | None = None,  # a two-way translator's direction (None: its first choice)
     strength: float | None = None,  # None: the model's or settings' own (as the CLI without --strength)
     preserve_color: bool | None = None,  # None: the model's or settings' own
     max_size: int | None = None,  # the pipeline's --max-size: inputs larger than this are scaled down first
@@ -228,7 +229,8 @@ def stylize(
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="run-", dir=scratch_root) as scratch:
         summary = stylize_folder(
-            source.target, [content_path], scratch, style=style, strength=strength, preserve_color=preserve_color,
+            source.target, [content_path], scratch, style=style, direction=direction, strength=strength,
+            preserve_color=preserve_color,
             config=None if source.folder is not None else dict(source.config), device=source.device,
             max_size=max_size, fmt="png", overwrite=True, workers=1, progress=progress, abort=abort)
         if summary.cancelled:

@@ -4,8 +4,8 @@ Every runner takes (params, progress, abort) and returns a JSON-safe dict (see g
 imports happen inside the runner, so naming one costs nothing. Parameters mirror the CLI's options:
 
 train:           backend, data, out (required); steps | epochs; resolution; batch_size (64); device ("auto");
-                 seed (0); config {field: value} and/or set ["field=value", ...]; style, styles, vgg_weights
-                 (as the CLI's --style/--styles/--vgg-weights); threads (torch CPU threads);
+                 seed (0); config {field: value} and/or set ["field=value", ...]; style, styles, vgg_weights,
+                 data_b (as the CLI's --style/--styles/--vgg-weights/--data-b); threads (torch CPU threads);
                  checkpoint_every, keep_checkpoints, sample_every, sample_count, ema_decay, grad_clip, amp,
                  log_every, deterministic (as genstudio.training.fit). A retried train job continues from the
                  last checkpoint in `out` (params["resume"] is set by the queue).
@@ -32,7 +32,7 @@ from genstudio.errors import Cancelled, UserError
 from genstudio.events import AbortCheck, EventSink
 
 TRAIN_PARAMS = {"backend", "data", "out", "steps", "epochs", "resolution", "batch_size", "device", "seed", "config",
-                "set", "style", "styles", "vgg_weights", "threads", "resume"}
+                "set", "style", "styles", "vgg_weights", "data_b", "threads", "resume"}
 FIT_OPTIONS = {"checkpoint_every", "keep_checkpoints", "sample_every", "sample_count", "ema_decay", "grad_clip", "amp",
                "log_every", "deterministic"}
 GENERATE_OPTIONS = {"seed", "label", "truncation", "grid", "batch_size", "device", "first_index", "overwrite",

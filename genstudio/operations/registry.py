@@ -56,7 +56,8 @@ class Operation:
 _B = "genstudio.jobs.builtin"
 BUILTIN: tuple[Operation, ...] = (
     Operation("train", f"{_B}:run_train", "Train a backend on an image folder.",
-              required=("backend", "data", "out"), path_params=("data", "out", "style", "styles", "vgg_weights"),
+              required=("backend", "data", "out"), path_params=("data", "out", "style", "styles", "vgg_weights",
+                                                                    "data_b"),
               uses_gpu=True, resumable=True),
     Operation("generate", f"{_B}:run_generate", "Generate images from a model into a folder.",
               required=("model", "out", "count"), path_params=("out",), uses_gpu=True),

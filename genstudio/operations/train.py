@@ -22,7 +22,7 @@ from genstudio.events import AbortCheck, EventSink, Progress
 
 # Options that are paths into a config field of the same meaning: field -> (job parameter, CLI option)
 PATH_FIELDS = {"style_image": ("style", "--style"), "style_dir": ("styles", "--styles"),
-               "vgg_weights": ("vgg_weights", "--vgg-weights")}
+               "vgg_weights": ("vgg_weights", "--vgg-weights"), "data_b": ("data_b", "--data-b")}
 DERIVED_FIELDS = ("channels", "num_classes")  # set from the dataset unless the user gives them
 
 
@@ -82,11 +82,13 @@ def prepare_training(
     style: str | os.PathLike[str] | None = None,  # config style_image (fast-style)
     styles: str | os.PathLike[str] | None = None,  # config style_dir (adain)
     vgg_weights: str | os.PathLike[str] | None = None,  # config vgg_weights
+    data_b: str | os.PathLike[str] | None = None,  # config data_b: domain B's folder (two-domain backends)
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> PreparedTraining:
     """Check the request, derive the data-dependent settings and read the dataset."""
     from genstudio.data import ImageFolderDataset, scan_folder
+    from genstudio.domains import UnpairedDataset, domain_folders, two_domains
     from genstudio.plugins import get_registry
     from genstudio.training.run import model_extra
 
@@ -94,15 +96,20 @@ def prepare_training(
     if not spec.capabilities.trainable:
         raise UserError(f"backend {spec.id!r} is not trainable")
     values, explicit = user_config(spec, config=config, assignments=assignments, resolution=resolution,
-                                   paths={"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights})
-    scan = scan_folder(data)
+                                   paths={"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights,
+                                          "data_b": data_b})
+    folders = domain_folders(data, values.get("data_b")) if two_domains(spec) else None
+    scan = scan_folder(folders[0] if folders else data)
     resolved, derived = derive_config(spec, values, explicit, scan)
     extra = model_extra(spec, resolved)  # a missing pretrained network or style file fails before the data is read
     reporter = Progress(progress, f"Preparing {spec.id}")
     if derived:
         reporter.log("from the data: " + ", ".join(f"{key}={value}" for key, value in derived.items()))
     side = resolved.get("resolution", resolution or 64)
-    dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
+    if folders:  # two domains: rows of an A and a B image (genstudio.domains)
+        dataset = UnpairedDataset(*folders, side, progress=progress, abort=abort)
+    else:
+        dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
     if dataset.report.skipped:
         reporter.log(dataset.report.summary(), "warning")
     return PreparedTraining(spec, resolved, dataset, derived, extra)
@@ -124,6 +131,7 @@ def train(
     style: str | os.PathLike[str] | None = None,
     styles: str | os.PathLike[str] | None = None,
     vgg_weights: str | os.PathLike[str] | None = None,
+    data_b: str | os.PathLike[str] | None = None,  # domain B's folder, for two-domain backends (cyclegan)
     resume: bool = False,
     threads: int | None = None,  # torch CPU threads for this process
     progress: EventSink | None = None,
@@ -141,7 +149,7 @@ def train(
         torch.set_num_threads(int(threads))
     prepared = prepare_training(backend=backend, data=data, config=config, assignments=assignments,
                                 resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights,
-                                progress=progress, abort=abort)
+                                data_b=data_b, progress=progress, abort=abort)
     return fit(prepared.spec, prepared.config, prepared.dataset, out, steps=steps, epochs=epochs,
                batch_size=batch_size, seed=seed, device=device, resume=resume, progress=progress, abort=abort,
                extra=prepared.extra, **fit_options)
