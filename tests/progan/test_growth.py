@@ -8,16 +8,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
-from genstudio.errors import UserError
 from genstudio_progan.networks import EqualizedConv2d, ProDiscriminator, ProGenerator, pixel_norm
 from genstudio_progan.schedule import Schedule, parse_stage_batch, stage_count
 from genstudio_progan.train import real_at
 
-
-@pytest.fixture(autouse=True)
-def one_thread(single_torch_thread):
-    """Tiny networks: one torch thread."""
+from genstudio.errors import UserError
 
 
 def test_stage_count_and_bad_resolutions():
@@ -84,6 +79,7 @@ def test_a_fade_in_starts_where_the_previous_stage_ended(stage):
     assert torch.allclose(halfway, (new + F.interpolate(before_g, scale_factor=2, mode="nearest")) / 2, atol=1e-5)
 
 
+@torch.no_grad()
 def test_generate_is_full_size_at_every_stage_and_growth_is_saved():
     g = ProGenerator(8, 3, 16, 8)
     assert (int(g.stage), float(g.alpha)) == (2, 1.0)  # built fully grown
