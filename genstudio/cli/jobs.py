@@ -26,9 +26,10 @@ JOB_ID = typer.Argument(..., help="Job id, as in `genstudio jobs list`.")
 
 def _queue():
     """The user's queue, after marking jobs of a vanished worker interrupted (every command is a start-up)."""
+    from genstudio.cli.progress import ProgressBar
     from genstudio.jobs import JobQueue
 
-    queue = JobQueue()
+    queue = JobQueue(events=ProgressBar(enabled=False))  # a damaged queue file is moved aside with a warning
     queue.recover()
     return queue
 

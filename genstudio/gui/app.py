@@ -45,6 +45,8 @@ def run(argv: list[str] | None = None) -> int:
     previous = sys.excepthook
     _install_excepthook(window)
     window.show()
+    if window.queue.notice:  # the queue file was damaged: it was moved aside, say so once
+        QMessageBox.warning(window, "genstudio", window.queue.notice)
     try:
         return app.exec()
     finally:

@@ -101,6 +101,8 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
         self._build_actions()
         self.worker_label = QLabel()
         self.statusBar().addPermanentWidget(self.worker_label)
+        if self.queue.notice:  # a damaged queue file was moved aside and a fresh queue started
+            self.show_message(self.queue.notice, 120000)
         self.worker: Worker | None = None
         self.adopt_timer = None  # polls for the queue's other worker to go (see JobsMixin.adopt_queue)
         self.relay = WorkerRelay()

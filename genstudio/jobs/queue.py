@@ -4,10 +4,17 @@ The app and the CLI add, list, cancel, retry, reorder and pause; a `Worker` clai
 their progress here (throttled), so any process sees it by polling `list()` / `get()` (`last_change()` tells a
 poller cheaply whether anything moved). Every method opens its own short connection, so one `JobQueue` may be
 used from several threads. Errors a user can cause (an unknown id, cancelling a finished job) are `UserError`s.
+
+A damaged queue file (not a database, truncated, a table missing) is found when the queue is opened (or when a
+later read trips over it): it is moved aside as `<name>.corrupt-<YYYYmmdd-HHMMSS>` (with its -wal/-shm), a fresh
+queue is started, and `notice` holds the one line that says so (also sent as a warning log event). A file that is
+merely locked by another process is never moved. A row whose JSON cannot be read costs that row only: it reads
+as a failed job whose error says what was unreadable, and a worker never runs it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -18,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from genstudio.errors import UserError
+from genstudio.events import Event, EventSink
 from genstudio.jobs import db
 from genstudio.jobs.model import (
     DONE,
+    FAILED,
     FINISHED,
     INTERRUPTED,
     PAUSED,
@@ -37,43 +46,84 @@ _RUN_ORDER = "priority DESC, position, id"
 
 
 class JobQueue:
-    """The queue at `path` (default: data_dir()/jobs.sqlite3), created or migrated on open."""
+    """The queue at `path` (default: data_dir()/jobs.sqlite3), created or migrated on open.
 
-    def __init__(self, path: str | Path | None = None):
+    A damaged file is moved aside and a fresh queue started; `notice` then says so in one line, and `events`
+    (an EventSink, e.g. the CLI's) gets it as a warning.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, events: EventSink | None = None):
         self.path = Path(path) if path is not None else db.default_path()
-        db.migrate(self.path)
+        self.events = events
+        self.notice: str | None = None  # one line when a damaged queue file was moved aside
+        self._open()
+
+    def _open(self) -> str | None:
+        """Move a damaged file aside (saying so), then create or migrate; returns the notice of a repair."""
+        if _damage(self.path) is None:
+            db.migrate(self.path)
+            return None
+        with _repair_lock(self.path):
+            problem = _damage(self.path)  # again, holding the lock: another process may have repaired it already
+            notice = None
+            if problem is not None:
+                aside = _move_aside(self.path)
+                notice = (f"the job queue {self.path} was damaged ({problem}); moved it aside to {aside.name} and "
+                          "started a fresh queue")
+            db.migrate(self.path)
+        if notice is not None:
+            self.notice = notice
+            if self.events is not None:
+                self.events(Event("log", "Opening the job queue", message=notice, level="warning"))
+        return notice
 
     # ------------------------------------------------------------------ connections
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = db.connect(self.path)
+    def _guard(self) -> Iterator[None]:
+        """Turn a damaged or vanished file met while in use into a repair and one UserError line."""
         try:
-            yield conn
-        finally:
-            conn.close()
+            yield
+        except sqlite3.DatabaseError as exc:
+            if not (_is_damage(exc) or _is_missing_schema(exc)):
+                raise UserError(f"the job queue {self.path} cannot be used: {_one_line(exc)}") from exc
+            notice = self._open()
+            if notice is None:
+                notice = f"the job queue {self.path} changed while in use ({_one_line(exc)}); it was opened again"
+            raise UserError(f"{notice}; try again") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._guard():
+            conn = db.connect(self.path)
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the database's write lock from its start (BEGIN IMMEDIATE)."""
-        conn = db.connect(self.path)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._guard():
+            conn = db.connect(self.path)
             try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.close()
 
     @staticmethod
     def _fetch(conn: sqlite3.Connection, job_id: int) -> Job:
         row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise UserError(f"no job with id {job_id}")
-        return Job.from_row(row)
+        return _job(row)
 
     @staticmethod
     def _touch(conn: sqlite3.Connection) -> None:
@@ -100,13 +150,13 @@ class JobQueue:
             query += " AND kind = ?"
             args.append(kind)
         with self._read() as conn:
-            return [Job.from_row(row) for row in conn.execute(query + " ORDER BY id", args)]
+            return [_job(row) for row in conn.execute(query + " ORDER BY id", args)]
 
     def pending(self) -> list[Job]:
         """Queued and held (paused) jobs in the order a worker would take them."""
         with self._read() as conn:
             rows = conn.execute(f"SELECT * FROM jobs WHERE status IN (?, ?) ORDER BY {_RUN_ORDER}", WAITING)
-            return [Job.from_row(row) for row in rows]
+            return [_job(row) for row in rows]
 
     def last_change(self) -> float:
         """The time of the latest write to the queue: poll this and re-read only when it moves."""
@@ -299,15 +349,22 @@ class JobQueue:
 
         With allow_gpu=False, jobs that use the GPU are skipped (another GPU job is running).
         """
-        query = f"SELECT id FROM jobs WHERE status = 'queued' {'' if allow_gpu else 'AND uses_gpu = 0'} " \
+        query = f"SELECT * FROM jobs WHERE status = 'queued' {'' if allow_gpu else 'AND uses_gpu = 0'} " \
                 f"ORDER BY {_RUN_ORDER} LIMIT 1"
         with self._read() as conn:  # an idle worker polls: look before taking the write lock
             if conn.execute(query).fetchone() is None:
                 return None
         with self._write() as conn:
-            row = conn.execute(query).fetchone()
-            if row is None:
-                return None
+            while True:
+                row = conn.execute(query).fetchone()
+                if row is None:
+                    return None
+                problem = _unreadable(row)
+                if problem is None:
+                    break
+                now = time.time()  # a row that cannot be read fails, visibly; the next job runs
+                conn.execute("UPDATE jobs SET status = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+                             (FAILED, problem, now, now, row["id"]))
             now = time.time()
             conn.execute(
                 "UPDATE jobs SET status = 'running', started_at = ?, finished_at = NULL, updated_at = ?, "
@@ -346,3 +403,167 @@ class JobQueue:
         with self._read() as conn:
             row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return bool(row and row["cancel_requested"])
+
+
+# ---------------------------------------------------------------------- rows that cannot be read
+
+_JSON_COLUMNS = (("params", "parameters"), ("stats", "stats"), ("result", "result"))
+
+
+def _unreadable(row: Any) -> str | None:
+    """What in a jobs row cannot be read (its JSON columns must hold objects), or None when all of it can."""
+    for column, name in _JSON_COLUMNS:
+        text = row[column]
+        if column == "result" and text is None:
+            continue
+        try:
+            value = json.loads(text or "{}")
+        except (TypeError, ValueError) as exc:
+            return f"unreadable {name}: {_one_line(exc)}"
+        if not isinstance(value, dict):
+            return f"unreadable {name}: not a JSON object"
+    return None
+
+
+def _job(row: Any) -> Job:
+    """The job in `row`; a row that cannot be read becomes a failed job whose error says why (it costs that row)."""
+    problem = _unreadable(row)
+    if problem is None:
+        try:
+            return Job.from_row(row)
+        except (TypeError, ValueError, KeyError) as exc:
+            problem = f"unreadable job: {_one_line(exc)}"
+    data = dict(row)
+
+    def number(key: str) -> float | None:
+        value = data.get(key)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    return Job(id=data["id"], kind=str(data.get("kind") or "?"), params={}, status=FAILED, error=problem,
+               created_at=number("created_at") or 0.0, started_at=number("started_at"),
+               finished_at=number("finished_at"), updated_at=number("updated_at") or 0.0,
+               attempts=int(number("attempts") or 0))
+
+
+# ---------------------------------------------------------------------- a damaged queue file
+
+_DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_BUSY_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file itself is broken (not a database, malformed), as opposed to busy or unreadable."""
+    name = getattr(exc, "sqlite_errorname", None)  # Python 3.11+
+    if name is not None:
+        return name.startswith(_DAMAGE_CODES)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is not None:
+        return name.startswith(_BUSY_CODES)
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def _is_missing_schema(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and text.startswith(("no such table", "no such column"))
+
+
+@functools.cache
+def _expected_tables(version: int) -> dict[str, frozenset[str]]:
+    """The tables and columns a queue file of schema `version` has (the migrations, applied in memory)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for step in db.MIGRATIONS[:version]:
+            conn.executescript(step)
+        names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {name: frozenset(col[1] for col in conn.execute(f"PRAGMA table_info('{name}')")) for name in names}
+    finally:
+        conn.close()
+
+
+def _damage(path: Path) -> str | None:
+    """Why the file at `path` is a damaged queue, or None when it is usable (or missing: it will be created).
+
+    Raises UserError, and moves nothing, when the file is busy (another process holds it locked) or cannot be
+    opened at all (permissions, a folder): those are not damage. A newer genstudio's queue is left to migrate.
+    """
+    if not path.is_file():
+        return None
+    try:  # read-only: looking must not checkpoint the -wal into a damaged file, nor delete it
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None)
+    except sqlite3.Error:
+        return None  # db.connect says why when the queue opens
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > db.SCHEMA_VERSION:
+            return None
+        problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            text = " ".join(" ".join(problems).replace("*** in database main ***", "").split())
+            return f"integrity check failed: {text[:200]}"
+        tables: dict[str, set[str]] = {}
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            tables[name] = {col[1] for col in conn.execute(f"PRAGMA table_info('{name}')")}
+        if version == 0:  # nothing of ours yet: fine when empty, else it is some other database
+            return "not a genstudio job queue" if set(tables) - {"sqlite_sequence"} else None
+        for name, columns in _expected_tables(version).items():
+            if name not in tables:
+                return f"its {name} table is missing"
+            missing = sorted(columns - tables[name])
+            if missing:
+                return f"its {name} table lacks {', '.join(missing)}"
+        return None
+    except sqlite3.DatabaseError as exc:
+        if _is_damage(exc):
+            return _one_line(exc)
+        if _is_busy(exc):
+            raise UserError(f"the job queue {path} is busy (another process holds it locked); try again") from exc
+        raise UserError(f"the job queue {path} cannot be used: {_one_line(exc)}") from exc
+    finally:
+        conn.close()
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename the file to `<name>.corrupt-<YYYYmmdd-HHMMSS>` (its -wal and -shm beside it, first); returns that."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    count = 1
+    while any(Path(str(aside) + suffix).exists() for suffix in ("", "-wal", "-shm")):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{count}")
+        count += 1
+    for suffix in ("-wal", "-shm"):  # first: a stale -wal beside a fresh file would be replayed into it
+        companion = Path(str(path) + suffix)
+        if companion.exists():
+            os.replace(companion, str(aside) + suffix)
+    os.replace(path, aside)
+    return aside
+
+
+@contextmanager
+def _repair_lock(path: Path) -> Iterator[None]:
+    """Only one process at a time checks and moves a damaged queue file (`<name>.repair.lock`, an OS lock)."""
+    from genstudio.jobs.lock import _try_lock, _unlock
+
+    lock_path = Path(str(path) + ".repair.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + db.BUSY_TIMEOUT_MS / 1000
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise UserError(f"the job queue {path} is being repaired by another process; try again")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
