@@ -7,6 +7,8 @@ discovery then runs again in process, so the new plugin's backends are usable at
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,13 +43,49 @@ class InstallResult:
         }
 
 
+_WHAT = "a wheel, a project folder, or a requirement such as 'name>=1.0'"
+_ARCHIVES = (".whl", ".tar.gz", ".tgz", ".zip")
+
+
+def pip_argument(requirement: str) -> str:
+    """What pip is given for `requirement`, or a one-line UserError: only a path, a wheel or a requirement.
+
+    An existing folder or file becomes its absolute path; text that looks like a path (a separator, a leading
+    '.' or '~', an archive suffix) an absolute path too, so pip reads it as one (and says so if it is missing);
+    anything else must be a PEP 508 requirement ('name>=1.0', 'name[extra]', 'name @ URL'). Anything that starts
+    with '-' is a pip option, never passed on: `-r/etc/passwd` or `--index-url=...` would change what pip does.
+    """
+    text = str(requirement).strip()
+    if not text:
+        raise UserError(f"give a plugin to install: {_WHAT}")
+    if text.startswith("-"):
+        raise UserError(f"{text!r} looks like a pip option; give {_WHAT} (a file whose name starts with '-': "
+                        f"write ./{text})")
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise UserError(f"{text!r} holds control characters (a line break?); give {_WHAT}")
+    local = Path(text).expanduser()
+    if "://" not in text:
+        if local.exists():
+            return str(local.resolve())
+        if any(sep in text for sep in ("/", os.sep, os.altsep or "/")) or text.startswith((".", "~")) \
+                or text.lower().endswith(_ARCHIVES):
+            return str(local.absolute())
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        Requirement(text)
+    except InvalidRequirement as exc:
+        reason = str(exc).splitlines()[0] if str(exc).strip() else "not a valid requirement"
+        raise UserError(f"cannot install {text!r}: give {_WHAT} ({reason})") from exc
+    return text
+
+
 def pip_command(requirement: str, *, target: str | None = None, upgrade: bool = False,
                 no_build_isolation: bool = False) -> list[str]:
-    """The pip command line `install_plugin` runs (this interpreter's pip)."""
-    spec = requirement
-    local = Path(requirement).expanduser()
-    if local.exists():  # a local wheel or folder: hand pip an absolute path
-        spec = str(local.resolve())
+    """The pip command line `install_plugin` runs (this interpreter's pip); the requirement is checked first."""
+    spec = pip_argument(requirement)
+    if target is not None and str(target).startswith("-"):
+        raise UserError(f"--target {target!r} is not a folder")
     command = [sys.executable, "-m", "pip", "install", spec, "--disable-pip-version-check"]
     if target is not None:
         # --target ignores what the environment has, so dependencies (genstudio itself!) would be fetched again
@@ -78,8 +116,7 @@ def install_plugin(
     from genstudio.plugins import get_registry
 
     requirement = str(requirement).strip()
-    if not requirement:
-        raise UserError("give a requirement to install: a wheel, a project folder, or a name such as 'name>=1.0'")
+    pip_argument(requirement)  # refuse options and anything but a path, a wheel or a requirement before any work
     target_dir = str(Path(target).expanduser().resolve()) if target else None
     reporter = Progress(progress, f"Installing {requirement}", abort=abort)
 
@@ -88,7 +125,7 @@ def install_plugin(
     known_backends = set(before.backends)
 
     command = pip_command(requirement, target=target_dir, upgrade=upgrade, no_build_isolation=no_build_isolation)
-    reporter.log(f"running: {' '.join(command)}")
+    reporter.log(f"running: {shlex.join(command)}")  # quoted: what is shown can be pasted into a shell as is
     exit_code, lines = _run_pip(command, reporter)
     if exit_code != 0:
         raise UserError(f"pip could not install {requirement!r} (exit code {exit_code}): {_pip_error(lines)}")
