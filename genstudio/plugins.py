@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Iterable
@@ -25,6 +26,10 @@ from genstudio.backends import BackendSpec, checked_descriptors
 from genstudio.errors import UserError
 
 ENTRY_POINT_GROUP = "genstudio"
+# When set (os.pathsep-separated folders, may be empty), entry points load only from the genstudio distribution
+# itself and from distributions installed under one of these folders: the test suite sets it, so a plugin that
+# happens to be installed beside genstudio cannot change what the tests see. Unset (users): every entry point.
+ENTRY_POINTS_ONLY_IN_ENV = "GENSTUDIO_ENTRY_POINTS_ONLY_IN"
 PluginSource = Literal["builtin", "entry point", "plugin folder", "in process"]
 PluginStatus = Literal["loaded", "failed", "disabled"]
 _FOLDER_PACKAGE = "genstudio_user_plugins"  # namespace for modules loaded from the plugin folder
@@ -223,11 +228,36 @@ def _add_unless_disabled(registry: PluginRegistry, record: PluginRecord, disable
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    """Entry points of the group, one per name (a distribution seen twice on sys.path counts once)."""
+    """Entry points of the group, one per name (a distribution seen twice on sys.path counts once); only those
+    $GENSTUDIO_ENTRY_POINTS_ONLY_IN allows, when it is set."""
+    allowed = _allowed_folders()
     seen: dict[str, importlib.metadata.EntryPoint] = {}
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        seen.setdefault(entry.name, entry)
+        if allowed is None or _entry_point_allowed(entry, allowed):
+            seen.setdefault(entry.name, entry)
     return sorted(seen.values(), key=lambda entry: entry.name)
+
+
+def _allowed_folders() -> list[Path] | None:
+    """The folders $GENSTUDIO_ENTRY_POINTS_ONLY_IN names (resolved), or None when it is not set."""
+    value = os.environ.get(ENTRY_POINTS_ONLY_IN_ENV)
+    if value is None:
+        return None
+    return [Path(part).expanduser().resolve() for part in value.split(os.pathsep) if part.strip()]
+
+
+def _entry_point_allowed(entry: importlib.metadata.EntryPoint, folders: list[Path]) -> bool:
+    """Whether `entry` comes from genstudio's own distribution or from one installed under one of `folders`."""
+    dist = entry.dist
+    if dist is None:
+        return False
+    if str(dist.metadata["Name"] or "").lower().replace("_", "-") == "genstudio":
+        return True
+    try:
+        location = Path(str(dist.locate_file(""))).resolve()
+    except (OSError, NotImplementedError, TypeError):
+        return False
+    return any(location == folder or folder in location.parents for folder in folders)
 
 
 def _folder_plugins(folder: Path) -> list[tuple[str, Path]]:

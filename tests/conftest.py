@@ -1,4 +1,6 @@
-"""Shared fixtures. Every test gets its own GENSTUDIO_HOME, so no test reads or writes the real user folders."""
+"""Shared fixtures. Every test gets its own GENSTUDIO_HOME, so no test reads or writes the real user folders, and
+sees only the built-in plugins plus those it installs itself (under its tmp_path): a plugin installed beside
+genstudio in this environment is ignored (GENSTUDIO_ENTRY_POINTS_ONLY_IN, honoured by genstudio.plugins)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,21 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests run without a display
+# Entry points only from genstudio's own distribution (narrowed further per test below), from the first discovery
+# on: also at collection, and in every process a test starts (the CLI, job workers), which inherit it.
+ENTRY_POINTS_ONLY_IN = "GENSTUDIO_ENTRY_POINTS_ONLY_IN"  # genstudio.plugins.ENTRY_POINTS_ONLY_IN_ENV
+os.environ[ENTRY_POINTS_ONLY_IN] = ""
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch) -> Path:
+def isolated_home(tmp_path_factory, tmp_path, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("genstudio-home")
     monkeypatch.setenv("GENSTUDIO_HOME", str(home))
     monkeypatch.delenv("GENSTUDIO_DISABLE_PLUGINS", raising=False)
+    monkeypatch.setenv(ENTRY_POINTS_ONLY_IN, str(tmp_path))  # the built-ins, and what this test installs
     return home
 
 
