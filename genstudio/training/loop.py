@@ -19,16 +19,23 @@ from typing import Any
 from genstudio.backends import BackendSpec
 from genstudio.errors import Cancelled, UserError
 from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.fileio import real_folder
 from genstudio.models import CARD_FILE, save_model
-from genstudio.training.checkpoints import discard_after, list_checkpoints, prune_checkpoints, write_checkpoint
+from genstudio.training.checkpoints import (
+    CHECKPOINTS_DIR,
+    discard_after,
+    list_checkpoints,
+    prune_checkpoints,
+    write_checkpoint,
+)
 from genstudio.training.distributed import World, any_rank, barrier, join_world, leave_world
 from genstudio.training.ema import update_ema
 from genstudio.training.meter import Meter
-from genstudio.training.metrics import MetricsLog
+from genstudio.training.metrics import TENSORBOARD_DIR, MetricsLog
 from genstudio.training.options import FitOptions
 from genstudio.training.order import gather_batch
 from genstudio.training.run import Run, build_run, determinism, load_trainer, run_device
-from genstudio.training.samples import draw_samples, write_samples
+from genstudio.training.samples import SAMPLES_DIR, draw_samples, write_samples
 from genstudio.training.snapshot import capture, newest_state, restore
 from genstudio.training.split import evaluate_held_out
 from genstudio.training.task import TrainingSummary
@@ -70,6 +77,10 @@ def fit(
     if not options.resume and (list_checkpoints(out_dir) or (out_dir / CARD_FILE).exists()):
         raise UserError(f"{out_dir} already holds a training run; pass --resume to continue it, "
                         "or choose another folder")
+    if options.resume and not list_checkpoints(out_dir) and (out_dir / CARD_FILE).exists():
+        _refuse_to_replace(out_dir)
+    for folder in (CHECKPOINTS_DIR, SAMPLES_DIR, TENSORBOARD_DIR):  # before any work: writes stay in out_dir
+        real_folder(out_dir, folder, make=False)
     from genstudio.devices import resolve_device
 
     world = join_world(resolve_device(options.device).type)
@@ -79,6 +90,12 @@ def fit(
             return _fit(spec, config, dataset, out_dir, options, world, train_device, progress, abort, extra)
     finally:
         leave_world(world)
+
+
+def _refuse_to_replace(out_dir: Path) -> None:
+    """--resume without a checkpoint to resume from, in a folder that holds a finished model: refuse."""
+    raise UserError(f"{out_dir} holds a finished model and no checkpoint to resume from; --resume will not start "
+                    "a new run over it: train into another folder")
 
 
 def _fit(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path, options: FitOptions,
@@ -93,6 +110,8 @@ def _fit(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path,
     if options.resume:
         state = newest_state(out_dir, early_log)
         if state is None:
+            if (out_dir / CARD_FILE).exists():  # every checkpoint was damaged: never train over a finished model
+                _refuse_to_replace(out_dir)
             early_log(f"no checkpoint in {out_dir / 'checkpoints'}; starting a new run")
         else:
             restore(run, state)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from genstudio.fileio import atomic_write_bytes
+from genstudio.fileio import atomic_write_bytes, open_append
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -36,7 +36,7 @@ class MetricsLog:
         self.path = Path(out_dir) / METRICS_FILE
         kept = [record for record in read_metrics(out_dir) if record.get("step", math.inf) <= start_step]
         atomic_write_bytes(self.path, "".join(json.dumps(record) + "\n" for record in kept).encode("utf-8"))
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._file = open_append(self.path)  # closed in close()
         self._writer = _tensorboard_writer(Path(out_dir) / TENSORBOARD_DIR, start_step) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:

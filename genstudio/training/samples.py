@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genstudio.fileio import atomic_write_bytes
+from genstudio.fileio import atomic_write_bytes, real_folder
 
 if TYPE_CHECKING:
     import torch
@@ -51,7 +51,7 @@ def grid_png(images: torch.Tensor) -> bytes:
 def write_samples(out_dir: Path, step: int, images: torch.Tensor) -> Path:
     """Write the grid as OUT/samples.png and OUT/samples/step-NNNNNN.png (both atomically)."""
     data = grid_png(images)
-    history = Path(out_dir) / SAMPLES_DIR / f"step-{step:06d}.png"
+    history = real_folder(out_dir, SAMPLES_DIR) / f"step-{step:06d}.png"
     atomic_write_bytes(history, data)
     atomic_write_bytes(Path(out_dir) / SAMPLES_FILE, data)
     return history

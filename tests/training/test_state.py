@@ -89,14 +89,18 @@ def test_checkpoint_folder_write_load_prune(tmp_path):
     state = {"step": 3, "optimizer": adam_state(), "rng": capture_rng()}
     folder = write_checkpoint(tmp_path, 3, state)
     assert folder.name == "step-00000003" and sorted(p.name for p in folder.iterdir()) == [
-        "state.json", "tensors.safetensors"]
+        ".genstudio-checkpoint", "state.json", "tensors.safetensors"]
     assert_equal(load_checkpoint(folder)["optimizer"], state["optimizer"])
     for step in (5, 7):
         write_checkpoint(tmp_path, step, {"step": step})
-    (tmp_path / "checkpoints" / ".tmp-step-00000009-1").mkdir()
+    stale = tmp_path / "checkpoints" / ".tmp-step-00000009-1"  # left by a killed run: marked as ours
+    stale.mkdir()
+    (stale / ".genstudio-checkpoint").touch()
+    (tmp_path / "checkpoints" / "step-00000001").mkdir()  # named like ours, but not ours: kept
     assert [step for step, _ in list_checkpoints(tmp_path)] == [3, 5, 7]
     prune_checkpoints(tmp_path, keep=2)
-    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-00000005", "step-00000007"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "step-00000001", "step-00000005", "step-00000007"]
 
 
 def test_damaged_checkpoint_is_a_model_file_error(tmp_path):
