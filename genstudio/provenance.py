@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from genstudio._version import __version__
-from genstudio.fileio import atomic_write_bytes
+from genstudio.fileio import atomic_write_bytes, json_text
 
 CHUNK = "genstudio"  # the iTXt keyword
 TIME_KEY = "time"
@@ -108,7 +108,7 @@ PNG_COMPRESS_LEVEL = 1
 def png_bytes(image: Any, record: dict[str, Any]) -> bytes:
     """The PNG file's bytes: pixels plus the `genstudio` iTXt chunk (nothing else that varies between runs)."""
     info = PngImagePlugin.PngInfo()
-    info.add_itxt(CHUNK, json.dumps(record, sort_keys=True, ensure_ascii=False), zip=False)
+    info.add_itxt(CHUNK, json_text(record, sort_keys=True), zip=False)
     buffer = io.BytesIO()
     to_pil(image).save(buffer, "PNG", pnginfo=info, optimize=False, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

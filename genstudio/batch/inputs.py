@@ -5,14 +5,20 @@ Safety rules, all enforced here:
   the resolved result is checked, so `..`, absolute names and symlinked output folders cannot escape);
 - symlinks are not followed out of an input root: a linked file or folder whose target lies outside the root
   is listed as skipped, never read;
-- the output folder itself is never read as input (stylizing a folder into a subfolder of itself works).
+- the output folder itself is never read as input (stylizing a folder into a subfolder of itself works);
+- only regular files are read: a FIFO, socket or device named like an image is passed over, never opened;
+- every input gets its own output: when files in one folder differ only in extension (`b.jpg`, `b.png`), each
+  output keeps its input's extension in its name (`b.jpg.png`, `b.png.png`); a file alone under its name
+  gets the plain one (`b.png`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass
+import stat
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from genstudio.data import IMAGE_FORMATS, BadFile
@@ -27,6 +33,7 @@ class Item:
 
     source: Path  # absolute
     relative: Path  # the output's path under --out, without the new suffix's change applied
+    keep_suffix: bool = False  # another input differs only in extension: the output name keeps this one's
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -84,7 +91,9 @@ def collect(
                 _add(path, relative, root, pattern, items, skipped, seen)
         else:
             _add(given.absolute(), Path(given.name), given.absolute().parent, pattern, items, skipped, seen)
-    return items, skipped
+    stems = Counter(item.relative.with_suffix("") for item in items)
+    return [replace(item, keep_suffix=True) if stems[item.relative.with_suffix("")] > 1 else item
+            for item in items], skipped
 
 
 def _add(path: Path, relative: Path, root: Path, pattern: str | None, items: list[Item], skipped: list[BadFile],
@@ -96,6 +105,14 @@ def _add(path: Path, relative: Path, root: Path, pattern: str | None, items: lis
         return
     if path.is_symlink() and not _inside(path.resolve(), root.resolve()):
         skipped.append(BadFile(str(path), "symlink to a file outside the input folder"))
+        return
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError as exc:
+        skipped.append(BadFile(str(path), f"cannot read: {exc.strerror or exc}"))
+        return
+    if not regular:
+        skipped.append(BadFile(str(path), "not a regular file"))
         return
     if relative in seen:
         skipped.append(BadFile(str(path), f"another input already writes {relative}"))
@@ -109,7 +126,8 @@ def output_path(out_dir: str | os.PathLike[str], item: Item, fmt: str) -> Path:
     if fmt not in OUTPUT_FORMATS:
         raise UserError(f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     root = Path(out_dir).expanduser().resolve()
-    relative = item.relative.with_suffix(OUTPUT_FORMATS[fmt])
+    name = item.relative.name if item.keep_suffix else item.relative.stem
+    relative = item.relative.parent / (name + OUTPUT_FORMATS[fmt])
     if relative.is_absolute() or ".." in relative.parts:
         raise UserError(f"refusing to write {relative}: outside the output folder")
     target = root / relative

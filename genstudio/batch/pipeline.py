@@ -37,7 +37,7 @@ from genstudio.batch.writer import up_to_date, write_result
 from genstudio.data import BadFile, open_image
 from genstudio.errors import Cancelled, ImageDecodeError, PluginError, UserError
 from genstudio.events import AbortCheck, EventSink, Progress
-from genstudio.fileio import atomic_write_json, sha256_file
+from genstudio.fileio import atomic_write_json, open_append, real_folder, sha256_file
 from genstudio.provenance import now_iso, without_time
 
 JOURNAL = ".genstudio-batch.jsonl"
@@ -88,7 +88,7 @@ class _Prepared:
 
 
 def record_key(record: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(without_time(record), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(without_time(record), sort_keys=True).encode()).hexdigest()  # ASCII-escaped
 
 
 class Journal:
@@ -98,6 +98,9 @@ class Journal:
         self.path = out_dir / JOURNAL
         self.done: dict[str, tuple[str, int]] = {}  # output relative path -> (record key, size)
         self._lock = threading.Lock()
+        if self.path.is_symlink() or (self.path.exists() and not self.path.is_file()):
+            # never read or append through a link (or into a FIFO): drop it, outputs are rechecked by provenance
+            self.path.unlink()
         if self.path.is_file():
             for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
@@ -112,7 +115,7 @@ class Journal:
 
     def add(self, relative: str, key: str, target: Path) -> None:
         line = json.dumps({"output": relative, "key": key, "size": target.stat().st_size}) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+        with self._lock, open_append(self.path) as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
@@ -145,8 +148,7 @@ def run_batch(
     abort: AbortCheck | None = None,
     report_file: str | os.PathLike[str] | None = None,
 ) -> BatchSummary:
-    out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = real_folder(Path(out_dir).expanduser().resolve())  # one line when it is a file or cannot be made
     if tile is not None and tile < 64:
         raise UserError(f"--tile must be at least 64 pixels, got {tile}")
     if tile is not None and not 0 <= overlap < tile // 2:
@@ -161,7 +163,10 @@ def run_batch(
     started, computed = time.perf_counter(), 0
 
     def prepare(item: Item) -> _Prepared:
-        target = output_path(out, item, fmt)
+        try:
+            target = output_path(out, item, fmt)
+        except UserError as exc:  # e.g. a linked output subfolder: costs this file
+            return _Prepared(item, out / item.relative, {}, "", error=str(exc))
         relative = str(target.relative_to(out))
         try:
             digest = sha256_file(item.source)
@@ -211,6 +216,8 @@ def run_batch(
                 summary.written += 1
             except OSError as exc:
                 fail(prepared, f"cannot write {prepared.target}: {exc.strerror or exc}")
+            except UserError as exc:  # a write refused (a link put in the way while running)
+                fail(prepared, str(exc))
 
     def submit(prepared: _Prepared, result: np.ndarray) -> None:
         prepared.pixels = None
