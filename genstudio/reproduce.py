@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from genstudio.errors import UserError
+from genstudio.errors import UserError, debug_enabled
+from genstudio.fileio import real_folder
 
 
 @dataclass
@@ -109,15 +110,40 @@ def _located(recorded: str | None, given: str | None, sha256: str | None, what: 
     return Path(path)
 
 
-def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
-                       style: str | None = None) -> tuple[Any, dict[str, Any]]:
+SCRATCH_PREFIX = ".genstudio-reproduce-"
+
+
+def _scratch_folder(beside: Path) -> Any:
+    """A temporary folder beside --out, named with this process's id, after removing those of processes that
+    are gone (a reproduce killed outright leaves its scratch folder; the next one cleans it up)."""
+    import shutil
     import tempfile
+
+    for stale in beside.glob(f"{SCRATCH_PREFIX}*"):
+        pid = stale.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=beside)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
+                       style: str | None = None, progress: Any = None) -> tuple[Any, dict[str, Any]]:
 
     from genstudio.batch.stylize import stylize_folder
     from genstudio.provenance import read_provenance
 
-    params = dict(record.get("parameters") or {})
-    batch = record.get("batch") or {}
+    params = dict(_mapping(record, "parameters"))
+    batch = _mapping(record, "batch")
     content = _located(record.get("input"), source, record.get("input_sha256"), "input image", "--input")
     style_path = (_located(record.get("style"), style, record.get("style_sha256"), "style image", "--style")
                   if record.get("style_sha256") else None)
@@ -127,7 +153,7 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
     runtime = record.get("runtime", "torch")
     # The pipeline itself, on this one file, into a scratch folder beside --out (nothing is written elsewhere);
     # PNG there whatever the original's format: the pixels before any lossy encoding come back exactly.
-    with tempfile.TemporaryDirectory(prefix=".genstudio-reproduce-", dir=out.parent) as scratch:
+    with _scratch_folder(out.parent) as scratch:
         summary = stylize_folder(
             str(target), [content], scratch, style=style_path, direction=params.get("direction"),
             strength=None if "strength" not in params else float(params["strength"]),
@@ -135,7 +161,8 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
             config=None if Path(str(target)).is_dir() else params.get("config"),
             device=_torch_device_of(record) if runtime == "torch" else "cpu", runtime=runtime,
             provider=_provider_of(record) if runtime == "onnx" else "auto", max_size=batch.get("max_size"),
-            tile=batch.get("tile"), overlap=batch.get("overlap") or 32, fmt="png", overwrite=True, workers=1)
+            tile=batch.get("tile"), overlap=batch.get("overlap") or 32, fmt="png", overwrite=True, workers=1,
+            progress=progress)
         if summary.failed or summary.written != 1:
             reason = summary.failed[0]["reason"] if summary.failed else "nothing was written"
             raise UserError(f"re-running the stylizer failed: {reason}")
@@ -226,10 +253,22 @@ REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "interpolate": _reproduce_interpolate,
 }
 
+def _mapping(record: dict[str, Any], key: str) -> dict[str, Any]:
+    value = record.get(key) or {}
+    if not isinstance(value, dict):
+        raise UserError(f"the image's recorded {key} are not a mapping; it cannot be reproduced")
+    return value
+
+
 def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, model: str | None = None,
-              source: str | None = None, style: str | None = None, overwrite: bool = False) -> Reproduction:
+              source: str | None = None, style: str | None = None, overwrite: bool = False,
+              progress: Any = None) -> Reproduction:
     """Re-create `image` from its provenance into `out` (in the original's format) and compare the pixels.
-    `model`, `source` and `style` point at the model folder, input image and style image when they moved."""
+    `model`, `source` and `style` point at the model folder, input image and style image when they moved.
+
+    The record is untrusted input (anyone can write a PNG chunk): its settings go through the backend's schema
+    like typed ones, long work (an optimisation-based stylizer) reports `progress`, and a value of the wrong type
+    is one line, not a traceback."""
     from genstudio.batch.writer import FORMATS, provenance_of, write_result
     from genstudio.provenance import to_uint8
 
@@ -237,8 +276,8 @@ def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, mod
     record, fmt = provenance_of(image)
     if record is None:
         raise UserError(f"{image} carries no genstudio provenance (a PNG's own, or a JPEG/WebP's .json sidecar)")
-    operation = record.get("operation", "generate" if "seed" in (record.get("parameters") or {}) else "")
-    if operation not in REPRODUCERS:
+    operation = record.get("operation", "generate" if "seed" in _mapping(record, "parameters") else "")
+    if not isinstance(operation, str) or operation not in REPRODUCERS:
         raise UserError(f"{image}: reproducing {operation or 'this kind of'} images is not supported")
     if FORMATS.get(out.suffix.lower(), "png") != fmt:
         raise UserError(f"--out must have the original's format ({fmt}), so the pixels compare like for like")
@@ -246,9 +285,19 @@ def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, mod
         raise UserError(f"{out} exists; pass --overwrite to replace it")
     if out.resolve() == image.resolve():
         raise UserError("--out must not be the original image")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style)
-    quality = int((record.get("batch") or {}).get("quality") or 92)
+    real_folder(out.parent)
+    try:
+        if operation in ("stylize", "translate"):
+            pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style,
+                                                        progress=progress)
+        else:
+            pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style)
+        quality = int(_mapping(record, "batch").get("quality") or 92)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a forged or damaged record
+        if debug_enabled():
+            raise
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UserError(f"{image}: its provenance cannot be reproduced ({detail})") from None
     write_result(out, to_uint8(pixels), new_record, fmt, quality)
     with Image.open(image) as original, Image.open(out) as remade:
         before = np.asarray(original).astype(np.int16)

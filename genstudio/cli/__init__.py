@@ -27,7 +27,7 @@ from genstudio.cli.evaluate import evaluate
 from genstudio.cli.export import export
 from genstudio.cli.generate import generate
 from genstudio.cli.info import info, reproduce
-from genstudio.cli.output import console_err
+from genstudio.cli.output import console_err, shown
 from genstudio.cli.stylize import stylize
 from genstudio.cli.train import train
 from genstudio.errors import DEBUG_ENV, PluginError, UserError, debug_enabled
@@ -86,6 +86,9 @@ def _root(
 def main() -> None:
     """Console-script entry point: runs the app and turns UserErrors into one line and exit code 2, and
     PluginErrors into one line and exit code 3 (with --debug both are re-raised with their tracebacks)."""
+    for stream in (sys.stdout, sys.stderr):  # an undecodable file name is shown escaped, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         if len(sys.argv) == 1:  # no arguments: the desktop app, as a launcher icon would start it
             sys.argv.append("gui")
@@ -93,14 +96,12 @@ def main() -> None:
     except UserError as exc:
         if _state["debug"] or "--debug" in sys.argv[1:]:
             raise
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except PluginError as exc:
         if _state["debug"] or "--debug" in sys.argv[1:] or debug_enabled():
             raise
-        from rich.markup import escape  # a plugin's message may hold [brackets]
-
-        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False, soft_wrap=True)
         console_err.print("(run with --debug for the traceback)", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

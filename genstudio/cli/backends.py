@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, print_json, resolve_config
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, print_json, resolve_config, shown
 
 app = typer.Typer(help="List backends or show one backend's settings.", invoke_without_command=True)
 
@@ -71,8 +71,8 @@ def show(
         print_json({"backend": spec.to_dict(), "config": config})
         return
     origin = f"from plugin {spec.plugin} {spec.plugin_version}"
-    console.print(f"[bold]{spec.name}[/] ({spec.id}, {spec.kind.value}) {origin}")
-    console.print(spec.description, highlight=False)
+    console.print(f"[bold]{shown(spec.name)}[/] ({shown(spec.id)}, {spec.kind.value}) {shown(origin)}")
+    console.print(shown(spec.description), highlight=False)
     for entry in spec.inputs:
         choices = f" ({' | '.join(entry.choices)})" if entry.choices else ""
         console.print(f"input {entry.option}{choices}: {entry.help or entry.kind.value}"

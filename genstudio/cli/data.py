@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, console, console_err, print_json, shown
 from genstudio.cli.progress import ProgressBar
 
 app = typer.Typer(help="Inspect image dataset folders.", no_args_is_help=True)
@@ -31,9 +31,9 @@ def check(
     if as_json:
         print_json(report.to_dict())
     else:
-        console.print(report.summary(), highlight=False)
+        console.print(shown(report.summary()), highlight=False)
         for bad in report.skipped[:20]:
-            console_err.print(f"  skipped {bad.path}: {bad.reason}", highlight=False)
+            console_err.print(f"  skipped {shown(bad.path)}: {shown(bad.reason)}", highlight=False)
         if len(report.skipped) > 20:
             console_err.print(f"  ... and {len(report.skipped) - 20} more")
     if report.skipped:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.cli.output import JSON_OPTION, console, print_json, shown
 from genstudio.cli.progress import ProgressBar
 
 
@@ -44,6 +44,6 @@ def evaluate(
         table.add_row(name, f"{value:.4g}")
     console.print(table)
     measured = f"features {report['features']}, " if report["features"] else ""
-    console.print(f"{report['real_images']} real images from {report['data']}, {report['generated_images']} "
+    console.print(f"{report['real_images']} real images from {shown(report['data'])}, {report['generated_images']} "
                   f"generated (seed {report['seed']}); {measured}{report['seconds']:.1f}s on {report['device']}"
                   + ("; saved in model.json" if save else ""), highlight=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.cli.output import JSON_OPTION, console, print_json, shown
 from genstudio.cli.progress import ProgressBar
 
 
@@ -29,5 +29,5 @@ def export(
         return
     for name, graph in record["graphs"].items():
         errors = ", ".join(f"{p} {e:.2g}" for p, e in graph["max_abs_error"].items()) or "not checked"
-        console.print(f"{graph['file']}: {name} graph, inputs {', '.join(graph['inputs'])}; "
+        console.print(f"{shown(graph['file'])}: {name} graph, inputs {', '.join(graph['inputs'])}; "
                       f"max abs error vs PyTorch: {errors}", highlight=False)

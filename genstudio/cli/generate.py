@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json, shown
 from genstudio.cli.progress import ProgressBar
 
 
@@ -44,9 +44,10 @@ def generate(
         print_json(summary.to_dict())
         return
     speed = f" ({summary.images_per_second:.0f} img/s)" if summary.written else ""
-    console.print(f"{summary.count} images in {summary.out}: {summary.written} written, {summary.unchanged} already "
-                  f"up to date, {summary.seconds:.1f}s{speed} on {summary.device} ({summary.runtime})", highlight=False)
+    console.print(f"{summary.count} images in {shown(summary.out)}: {summary.written} written, "
+                  f"{summary.unchanged} already up to date, {summary.seconds:.1f}s{speed} on {summary.device} "
+                  f"({summary.runtime})", highlight=False)
     for note in summary.notes:
-        console_err.print(f"[yellow]note:[/] {note}", highlight=False)
+        console_err.print(f"[yellow]note:[/] {shown(note)}", highlight=False)
     if summary.grid:
-        console.print(f"grid: {summary.grid}", highlight=False)
+        console.print(f"grid: {shown(summary.grid)}", highlight=False)

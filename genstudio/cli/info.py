@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.cli.output import JSON_OPTION, console, print_json, shown
 from genstudio.errors import UserError
 
 
@@ -26,13 +26,14 @@ def info(
         return
     from rich.table import Table
 
-    table = Table(show_header=False, title=str(image), title_justify="left")
+    # provenance read from a file is untrusted: every key and value is shown as text, never as markup or escapes
+    table = Table(show_header=False, title=shown(image), title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in record.items():
         if isinstance(value, dict):
             value = ", ".join(f"{k}={json.dumps(v)}" for k, v in value.items())
-        table.add_row(key, str(value))
+        table.add_row(shown(key), shown(value))
     console.print(table)
 
 
@@ -48,15 +49,17 @@ def reproduce(
     """Re-create an image from its provenance and compare it with the original (exit 1 if pixels differ).
     Works for generated and stylized images (PNG, or JPEG/WebP with their .json sidecar); --out takes the
     original's format."""
+    from genstudio.cli.progress import ProgressBar
     from genstudio.reproduce import reproduce as run
 
-    result = run(image, out, model=model, source=source, style=style, overwrite=overwrite)
+    with ProgressBar(enabled=not as_json) as bar:  # a recorded optimisation may take minutes: show it
+        result = run(image, out, model=model, source=source, style=style, overwrite=overwrite, progress=bar)
     if as_json:
         print_json(result.to_dict())
     elif result.identical:
-        console.print(f"{result.out}: identical pixels ({result.runtime}, {result.device})", highlight=False)
+        console.print(f"{shown(result.out)}: identical pixels ({result.runtime}, {result.device})", highlight=False)
     else:
-        console.print(f"{result.out}: pixels differ by up to {result.max_difference}/255 ({result.runtime}, "
+        console.print(f"{shown(result.out)}: pixels differ by up to {result.max_difference}/255 ({result.runtime}, "
                       f"{result.device})", highlight=False)
     if not result.identical:
         raise typer.Exit(1)

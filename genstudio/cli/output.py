@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -21,6 +22,20 @@ SET_OPTION = typer.Option(
     metavar="KEY=VALUE",
     help="Set a backend config field (repeatable). `genstudio backends show ID` lists the fields.",
 )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # everything but tab and newline, C1 included
+
+
+def shown(value: Any) -> str:
+    """Text from outside (file names, provenance read from an image, job parameters, plugin messages) made safe to
+    print through Rich: markup is escaped (`[/]`, `[link=...]` stay literal), control characters and escape
+    sequences are shown as `\\x1b`-style escapes, and undecodable bytes of a file name as `\\udcff`."""
+    from rich.markup import escape
+
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return escape(text)
 
 
 def print_json(data: Any) -> None:

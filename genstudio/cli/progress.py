@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from genstudio.cli.output import console_err
+from genstudio.cli.output import console_err, shown
 from genstudio.events import Event
 
 
@@ -51,7 +50,7 @@ class ProgressBar:
         if event.kind == "log":
             if self.enabled or event.level != "info":
                 style = {"warning": "yellow", "error": "red"}.get(event.level, "")
-                message = escape(event.message)  # paths and plugin text stay text (brackets are not markup)
+                message = shown(event.message)  # paths and plugin text stay text (brackets are not markup)
                 console_err.print(f"[{style}]{message}[/]" if style else message, highlight=False)
             return
         if not self.enabled:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json, shown
 from genstudio.cli.progress import ProgressBar
 
 
@@ -50,7 +50,6 @@ def stylize(
                                  recursive=recursive, pattern=glob, progress=bar, fmt=fmt, quality=quality,
                                  overwrite=overwrite, max_size=max_size, tile=tile, overlap=overlap,
                                  workers=workers, report_file=report)
-    from rich.markup import escape  # paths and a plugin's messages may hold [brackets]
 
     from genstudio.errors import debug_enabled
 
@@ -63,7 +62,7 @@ def stylize(
                       f"{len(summary.failed) + len(summary.passed_over)} skipped in {summary.seconds:.1f}s "
                       f"({summary.images_per_second:.2f} img/s) -> {summary.out}", highlight=False)
         for entry in summary.failed + summary.passed_over:
-            console_err.print(f"[yellow]skipped[/] {escape(entry['path'])}: {escape(entry['reason'])}", highlight=False)
+            console_err.print(f"[yellow]skipped[/] {shown(entry['path'])}: {shown(entry['reason'])}", highlight=False)
             if debug and entry.get("traceback"):  # a plugin's bug: where it happened
                 console_err.print(entry["traceback"].rstrip(), markup=False, highlight=False, soft_wrap=True)
         if not debug and any(entry.get("traceback") for entry in summary.failed):

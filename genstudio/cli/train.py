@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json, shown
 from genstudio.cli.progress import ProgressBar
 
 
@@ -58,4 +58,4 @@ def train(
     state = "stopped (resume with --resume)" if summary.cancelled else "trained"
     console.print(f"{state}: {summary.steps} steps in {summary.seconds:.1f}s ({summary.images_per_second:.0f} img/s)"
                   f" on {summary.device}; {losses}", highlight=False)
-    console.print(f"model: {summary.model_dir}", highlight=False)
+    console.print(f"model: {shown(summary.model_dir)}", highlight=False)

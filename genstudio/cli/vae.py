@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, console, print_json
+from genstudio.cli.output import JSON_OPTION, console, print_json, shown
 
 # --------------------------------------------------------------------------------------------------------------
 # genstudio reconstruct
@@ -35,7 +35,7 @@ def reconstruct(
     if as_json:
         print_json(result.to_dict())
     else:
-        console.print(f"{len(result.written)} reconstruction(s) in {out}"
+        console.print(f"{len(result.written)} reconstruction(s) in {shown(out)}"
                       + (f"; {len(result.failed)} input(s) skipped" if result.failed else ""), highlight=False)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
@@ -66,5 +66,6 @@ def interpolate(
     if as_json:
         print_json(result.to_dict())
         return
-    console.print(f"{steps} images from {image_a.name} to {image_b.name} in {out}; strip: {result.strip}",
+    console.print(f"{steps} images from {shown(image_a.name)} to {shown(image_b.name)} in {shown(out)}; "
+                  f"strip: {shown(result.strip)}",
                   highlight=False)
