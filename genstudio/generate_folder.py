@@ -16,6 +16,11 @@ from typing import Any
 
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.fileio import real_folder
+
+STREAM_WINDOW = 512  # indices planned (paths, records, up-to-date checks) at a time
+MAX_LISTED = 10_000  # file paths a summary lists (a job's result, --json); the rest are counted
+MAX_GRID = 4096  # images one --grid may tile
 
 
 @dataclass
@@ -211,6 +216,8 @@ def generate_to_folder(
 
     if count < 1:
         raise UserError(f"--count must be at least 1, got {count}")
+    if grid and count > MAX_GRID:
+        raise UserError(f"--grid tiles at most {MAX_GRID} images; generate {count} without --grid, or fewer")
     sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation,
                            config=config, assignments=assignments)
     label_index = sampler.resolve_label(label)
@@ -221,31 +228,40 @@ def generate_to_folder(
     if sampler.fell_back:
         summary.notes.append("onnxruntime could not use the GPU and ran on the CPU")
 
-    indices = list(range(first_index, first_index + count))
-    targets = {i: out / file_name(seed, i, label_name, truncation) for i in indices}
-    records = {i: sampler.record(seed, i, generation.label_for(i, label_index, sampler.num_classes), truncation)
-               for i in indices}
-    todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
-    summary.files = [str(targets[i]) for i in indices]
-    out.mkdir(parents=True, exist_ok=True)
+    out = real_folder(out)  # one line when --out is a file or cannot be made
     reporter = Progress(progress, f"Generating with {sampler.spec.id}", total=count, abort=abort)
-    reporter.update(count - len(todo))
-    started = time.perf_counter()
+    started, computed = time.perf_counter(), 0
     images = []
-    for sample in sampler.samples(seed, todo, label=label_index, truncation=truncation, batch_size=batch_size):
-        reporter.check_abort()
-        if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
-            summary.written += 1
-        if grid:
-            images.append(sample.image)
-        reporter.update(advance=1)
+    # a window of indices at a time: memory stays bounded however large --count is (records, paths, images)
+    window = max(batch_size, STREAM_WINDOW)
+    for window_start in range(first_index, first_index + count, window):
+        indices = range(window_start, min(window_start + window, first_index + count))
+        targets = {i: out / file_name(seed, i, label_name, truncation) for i in indices}
+        records = {i: sampler.record(seed, i, generation.label_for(i, label_index, sampler.num_classes),
+                                     truncation) for i in indices}
+        room = MAX_LISTED - len(summary.files)
+        summary.files.extend(str(targets[i]) for i in indices[:max(0, room)])
+        todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
+        reporter.update(len(indices) - len(todo))
+        for sample in sampler.samples(seed, todo, label=label_index, truncation=truncation,
+                                      batch_size=batch_size):
+            reporter.check_abort()
+            if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
+                summary.written += 1
+            if grid:
+                images.append(sample.image)
+            computed += 1
+            reporter.update(advance=1)
+    if count > MAX_LISTED:
+        summary.notes.append(f"the summary lists the first {MAX_LISTED} of {count} files")
+    indices = [first_index, first_index + count - 1]
     summary.unchanged = count - summary.written
     summary.seconds = round(time.perf_counter() - started, 3)
-    summary.images_per_second = round(len(todo) / summary.seconds, 1) if todo and summary.seconds > 0 else 0.0
+    summary.images_per_second = round(computed / summary.seconds, 1) if computed and summary.seconds > 0 else 0.0
     if grid:
         grid_record = sampler.record(seed, first_index, None, truncation)
         grid_record["operation"] = "generate-grid"
-        grid_record["parameters"] = {"seed": seed, "indices": [indices[0], indices[-1]], "truncation": truncation,
+        grid_record["parameters"] = {"seed": seed, "indices": indices, "truncation": truncation,
                                      "label": label_index}
         grid_path = out / f"seed{seed}-grid{'' if label_name is None else '-' + _slug(label_name)}.png"
         write_png(grid_path, generation.grid(images), grid_record, overwrite=overwrite)

@@ -91,10 +91,19 @@ def read_card(folder: str | Path) -> ModelCard:
     missing = [name for name in ("backend", "plugin", "plugin_version", "config", "weights_sha256") if name not in raw]
     if missing:
         raise ModelFileError(f"{card_path} lacks {', '.join(missing)}")
-    if not isinstance(raw["config"], dict):
-        raise ModelFileError(f"{card_path}: config must be a JSON object")
+    for name, kind, what in _CARD_TYPES:  # a hand-edited or foreign model.json: one line, not a traceback later
+        if name in raw and not (isinstance(raw[name], kind) or (name in _NULLABLE and raw[name] is None)):
+            raise ModelFileError(f"{card_path}: {name} must be {what}, not {type(raw[name]).__name__}")
+    raw = {**raw, **{name: {} for name in _NULLABLE if raw.get(name) is None}}
     known = ModelCard.__dataclass_fields__
     return ModelCard(**{key: value for key, value in raw.items() if key in known})
+
+
+_CARD_TYPES = (("backend", str, "a string"), ("plugin", str, "a string"), ("plugin_version", str, "a string"),
+               ("weights_sha256", str, "a string"), ("config", dict, "a JSON object"),
+               ("genstudio_version", str, "a string"), ("created", str, "a string"),
+               ("data", dict, "a JSON object"), ("metrics", dict, "a JSON object"), ("extra", dict, "a JSON object"))
+_NULLABLE = ("data", "metrics", "extra")
 
 
 def _migrate(raw: dict[str, Any], card_path: Path) -> dict[str, Any]:

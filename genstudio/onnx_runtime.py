@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from genstudio.errors import UserError
+from genstudio.errors import ModelFileError, UserError
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
 _PROVIDER_NAMES = {
@@ -201,7 +201,14 @@ def usable_export(folder: str | os.PathLike[str], card: Any) -> Path | None:
     if not (record.get("parity_passed") and record.get("weights_sha256") == card.weights_sha256 and main.get("file")):
         return None
     path = Path(folder) / main["file"]
-    return path if path.is_file() and path.parent.resolve() == Path(folder).resolve() else None
+    if not (path.is_file() and path.parent.resolve() == Path(folder).resolve()):
+        return None
+    from genstudio.fileio import sha256_file
+
+    if main.get("sha256") and sha256_file(path) != main["sha256"]:  # a replaced graph: never run it as these weights
+        raise ModelFileError(f"{path} does not match the sha256 recorded when it was exported (changed or replaced "
+                             f"file); run `genstudio export {folder}` again, or delete it to use the PyTorch weights")
+    return path
 
 
 def choose_runtime(runtime: str, folder: str | os.PathLike[str], card: Any) -> tuple[str, Path | None]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.fileio import fit_name, real_folder
 
 if TYPE_CHECKING:
     import torch
@@ -139,10 +140,12 @@ def expand_inputs(inputs: list[Path]) -> list[Path]:
 
 
 def unique_stem(path: Path, taken: set[str]) -> str:
-    """The input's stem, with -2, -3, ... when another input already took it."""
-    stem, number = path.stem, 2
+    """The input's stem (shortened to fit a file name with `-compare.png`), with -2, -3, ... when another input
+    already took it."""
+    base = fit_name(path.stem, "", limit=200)
+    stem, number = base, 2
     while stem in taken:
-        stem, number = f"{path.stem}-{number}", number + 1
+        stem, number = f"{base}-{number}", number + 1
     taken.add(stem)
     return stem
 
@@ -252,7 +255,7 @@ def reconstruct(
     from genstudio.provenance import write_png
 
     auto = load_autoencoder(model, device, label)
-    out_folder = Path(out)
+    out_folder = real_folder(out, make=False)  # checked now, made by the first write
     files = expand_inputs([Path(path) for path in inputs])
     tracker = Progress(progress, "Reconstructing", total=len(files), abort=abort)
     written: list[dict[str, str]] = []
@@ -268,14 +271,20 @@ def reconstruct(
             tracker.update(advance=1)
             continue
         image = reconstruct_image(auto, original)
-        sha256 = sha256_file(path)
         target = out_folder / f"{unique_stem(path, taken)}.png"
-        write_png(target, image, reconstruction_record(auto, path, sha256))
         entry = {"input": str(path), "output": str(target)}
-        if compare:
-            entry["compare"] = str(target.with_name(f"{target.stem}-compare.png"))
-            write_png(entry["compare"], side_by_side(original, image),
-                      reconstruction_record(auto, path, sha256, compare=True))
+        try:
+            sha256 = sha256_file(path)
+            write_png(target, image, reconstruction_record(auto, path, sha256))
+            if compare:
+                entry["compare"] = str(target.with_name(f"{target.stem}-compare.png"))
+                write_png(entry["compare"], side_by_side(original, image),
+                          reconstruction_record(auto, path, sha256, compare=True))
+        except OSError as exc:  # costs this input only
+            failed.append({"input": str(path), "reason": f"cannot write {target.name}: {exc.strerror or exc}"})
+            tracker.log(f"skipped {path}: {failed[-1]['reason']}", "warning")
+            tracker.update(advance=1)
+            continue
         written.append(entry)
         tracker.update(advance=1)
     tracker.finish(f"{len(written)} reconstruction(s) in {out_folder}"
@@ -316,25 +325,32 @@ def interpolate(
     unreadable input is a UserError and nothing is written."""
     import torch
 
-    from genstudio.provenance import write_png
-
     if steps < 2:
         raise UserError(f"steps must be at least 2 (both ends), not {steps}")
     auto = load_autoencoder(model, device, label)
     first, second = Path(image_a), Path(image_b)
     pair = torch.stack([read_image(first, auto), read_image(second, auto)])
     inputs = interpolation_inputs(first, second)
+    out_folder = real_folder(out, make=False)  # before the work: a file in the way is one line, not a traceback
     tracker = Progress(progress, "Interpolating", total=steps, abort=abort)
     ts, images = interpolation_path(auto, pair, steps, tracker.check_abort)
-    out_folder = Path(out)
     files = []
     for index, (t, image) in enumerate(zip(ts, images, strict=True)):
         tracker.check_abort()
         target = out_folder / f"step-{index:03d}.png"
-        write_png(target, image, interpolation_record(auto, inputs, steps, index, t))
+        _write(target, image, interpolation_record(auto, inputs, steps, index, t))
         files.append(str(target))
         tracker.update(advance=1)
     strip = out_folder / "strip.png"
-    write_png(strip, strip_of(images), interpolation_record(auto, inputs, steps))
+    _write(strip, strip_of(images), interpolation_record(auto, inputs, steps))
     tracker.finish(f"{steps} images from {first.name} to {second.name} in {out_folder}")
     return InterpolateResult(str(model), str(out_folder), steps, files, str(strip))
+
+
+def _write(target: Path, image: Any, record: dict[str, Any]) -> None:
+    from genstudio.provenance import write_png
+
+    try:
+        write_png(target, image, record)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
