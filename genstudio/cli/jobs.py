@@ -1,7 +1,8 @@
 """`genstudio jobs ...`: the persistent job queue (list, show, add, cancel, retry, reorder, pause, worker).
 
 A thin layer over genstudio.jobs: the app calls the same JobQueue / Worker. `add` only queues; a worker
-(`genstudio jobs worker`, or the app) runs the jobs.
+(`genstudio jobs worker`, or the app) runs the jobs. Everything printed that came from the queue (kinds, parameters,
+errors, logs) goes through `shown`: text, never Rich markup or terminal escape codes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, console, console_err, print_json, shown
 from genstudio.errors import UserError
 
 app = typer.Typer(help="The persistent job queue shared by the CLI and the app.", no_args_is_help=True)
@@ -71,6 +72,12 @@ def parse_params(assignments: list[str], params_json: str | None) -> dict[str, A
     return params
 
 
+def _status(status: str) -> str:
+    """A status as markup: its colour, the text itself escaped (a tampered row may hold anything)."""
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{shown(status)}[/]" if style else shown(status)
+
+
 def _when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else ""
 
@@ -92,13 +99,12 @@ def list_jobs(
     if as_json:
         print_json({"paused": queue.paused, "worker_pid": queue.worker_pid(), "jobs": [job.to_dict() for job in jobs]})
         return
-    table = Table(title=f"jobs ({queue.path})", title_justify="left")
+    table = Table(title=f"jobs ({shown(queue.path)})", title_justify="left")
     for column in ("id", "kind", "status", "progress", "created", "summary"):
         table.add_column(column, overflow="fold")
     for job in jobs:
-        style = _STATUS_STYLE.get(job.status, "")
-        table.add_row(str(job.id), job.kind, f"[{style}]{job.status}[/]", _percent(job), _when(job.created_at),
-                      job.summary)
+        table.add_row(str(job.id), shown(job.kind), _status(job.status), _percent(job), _when(job.created_at),
+                      shown(job.summary))
     console.print(table)
     if queue.paused:
         console.print("[yellow]the queue is paused[/] (`genstudio jobs resume` lets new jobs start)")
@@ -114,8 +120,7 @@ def show(job_id: int = JOB_ID, as_json: bool = JSON_OPTION) -> None:
     if as_json:
         print_json(job.to_dict())
         return
-    style = _STATUS_STYLE.get(job.status, "")
-    console.print(f"job {job.id}: {job.kind} [{style}]{job.status}[/]  {job.summary}", highlight=False)
+    console.print(f"job {job.id}: {shown(job.kind)} {_status(job.status)}  {shown(job.summary)}", highlight=False)
     lines = [("params", json.dumps(job.params)), ("priority", str(job.priority)), ("uses gpu", str(job.uses_gpu)),
              ("attempts", str(job.attempts)), ("created", _when(job.created_at)), ("started", _when(job.started_at)),
              ("finished", _when(job.finished_at))]
@@ -132,10 +137,10 @@ def show(job_id: int = JOB_ID, as_json: bool = JSON_OPTION) -> None:
     if job.log_path:
         lines.append(("log", job.log_path))
     for name, value in lines:
-        console.print(f"  {name:<9} {value}", highlight=False, markup=False)
+        console.print(f"  {name:<9} {shown(value)}", highlight=False)
     if job.log_tail:
         console.print("  --- log tail ---", highlight=False)
-        console.print(job.log_tail, highlight=False, markup=False)
+        console.print(shown(job.log_tail), highlight=False)
     if job.status in ("interrupted", "cancelled", "failed"):
         console.print(f"  (run again with `genstudio jobs retry {job.id}`)", highlight=False)
 
@@ -156,14 +161,14 @@ def add(
     if as_json:
         print_json(job.to_dict())
     else:
-        console.print(f"queued job {job.id}: {job.kind} {job.summary}", highlight=False)
+        console.print(f"queued job {job.id}: {shown(job.kind)} {shown(job.summary)}", highlight=False)
 
 
 def _report(job, verb: str, as_json: bool) -> None:
     if as_json:
         print_json(job.to_dict())
     else:
-        console.print(f"job {job.id} {verb} (now {job.status})", highlight=False)
+        console.print(f"job {job.id} {verb} (now {shown(job.status)})", highlight=False)
 
 
 @app.command("cancel")
@@ -252,8 +257,8 @@ def kinds(as_json: bool = JSON_OPTION) -> None:
     for column in ("kind", "runs", "needs", "description"):
         table.add_column(column)
     for spec in specs:
-        table.add_row(spec.kind, "yes" if spec.target else "[yellow]not yet[/]", ", ".join(spec.required),
-                      spec.description)
+        table.add_row(shown(spec.kind), "yes" if spec.target else "[yellow]not yet[/]",
+                      shown(", ".join(spec.required)), shown(spec.description))
     console.print(table)
 
 
@@ -272,9 +277,8 @@ def worker(
     def on_job(job) -> None:
         if as_json:
             return
-        style = _STATUS_STYLE.get(job.status, "")
-        detail = f": {job.error}" if job.error else ""
-        console_err.print(f"job {job.id} ({job.kind}) [{style}]{job.status}[/]{detail}", highlight=False)
+        detail = f": {shown(job.error)}" if job.error else ""
+        console_err.print(f"job {job.id} ({shown(job.kind)}) {_status(job.status)}{detail}", highlight=False)
 
     runner = Worker(_queue(), max_jobs=max_jobs, max_gpu_jobs=max_gpu_jobs, poll_interval=poll, grace=grace,
                     on_job=on_job)

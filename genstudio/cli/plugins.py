@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from genstudio import paths
-from genstudio.cli.output import JSON_OPTION, console, console_err, print_json
+from genstudio.cli.output import JSON_OPTION, console, console_err, print_json, shown
 from genstudio.events import Event
 
 app = typer.Typer(help="List, install, enable and disable plugins.", no_args_is_help=True)
@@ -34,12 +34,12 @@ def list_plugins(
         table.add_column(column)
     for rec in records:
         status = f"[{_STATUS_STYLE[rec.status]}]{rec.status}[/]"
-        table.add_row(rec.name, rec.version, rec.source, status, ", ".join(rec.backends))
+        table.add_row(shown(rec.name), shown(rec.version), rec.source, status, shown(", ".join(rec.backends)))
     console.print(table)
-    for rec in registry.failed():
-        console_err.print(f"[red]{rec.name}[/] failed: {rec.error}", highlight=False)
+    for rec in registry.failed():  # names and errors come from plugins: text, never markup or escape codes
+        console_err.print(f"[red]{shown(rec.name)}[/] failed: {shown(rec.error)}", highlight=False)
         if show_traceback:
-            console_err.print(rec.traceback, highlight=False, markup=False)
+            console_err.print(shown(rec.traceback), highlight=False)
     if registry.failed() and not show_traceback:
         console_err.print("(run with --traceback for details)")
 
@@ -67,14 +67,15 @@ def install(
         return
     for plugin in result.added_plugins:
         backends = ", ".join(plugin["backends"]) or "none"
-        console.print(f"added plugin [bold]{plugin['name']}[/] {plugin['version']}: backends {backends}")
+        console.print(f"added plugin [bold]{shown(plugin['name'])}[/] {shown(plugin['version'])}: backends "
+                      f"{shown(backends)}", highlight=False)
 
 
 def _print_log(event: Event) -> None:
     """Progress sink for install: pip's output (log events) goes to stderr as it comes, so --json stdout stays clean."""
     if event.kind == "log":
         style = {"warning": "yellow", "error": "red"}.get(event.level)
-        console_err.print(event.message, style=style, markup=False, highlight=False, soft_wrap=True)
+        console_err.print(shown(event.message), style=style, highlight=False, soft_wrap=True)
 
 
 def _set_enabled(name: str, enabled: bool) -> None:
@@ -84,11 +85,14 @@ def _set_enabled(name: str, enabled: bool) -> None:
     settings = Settings.load()
     registry = get_registry()
     if name not in registry.plugins:
-        console_err.print(f"[yellow]note:[/] no plugin named {name!r} is installed now; the setting is kept anyway")
+        console_err.print(f"[yellow]note:[/] no plugin named {shown(repr(name))} is installed now; the setting is kept "
+                          "anyway", highlight=False)
     settings.set_plugin_enabled(name, enabled)
     if enabled and name in settings.disabled_plugins():
-        console_err.print(f"[yellow]note:[/] {name!r} stays disabled while ${DISABLE_ENV} names it")
-    console.print(f"plugin {name} {'enabled' if enabled else 'disabled'} (saved in {settings.path})", highlight=False)
+        console_err.print(f"[yellow]note:[/] {shown(repr(name))} stays disabled while ${DISABLE_ENV} names it",
+                          highlight=False)
+    console.print(f"plugin {shown(name)} {'enabled' if enabled else 'disabled'} (saved in {shown(settings.path)})",
+                  highlight=False)
 
 
 @app.command("enable")
