@@ -14,7 +14,9 @@ import sys
 
 import pytest
 
-from genstudio.plugins import ENTRY_POINTS_ONLY_IN_ENV, discover
+from genstudio.plugins import discover
+
+ENTRY_POINTS_ONLY_IN_ENV = "GENSTUDIO_ENTRY_POINTS_ONLY_IN"  # genstudio.plugins.ENTRY_POINTS_ONLY_IN_ENV
 
 BUILTIN = {"shapes", "gan", "vae", "style"}
 
