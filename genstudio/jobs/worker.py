@@ -79,16 +79,24 @@ class Worker:
             self._acquire()
         try:
             while True:
-                if self._stop.is_set():
-                    for execution in self._running.values():
-                        execution.request_stop(INTERRUPTED)
-                    if not self._running:
-                        break
-                else:
-                    started = self._start_jobs()
-                    if once and not self._running and not started:
-                        break
-                self._step()
+                notice = self.queue.notice
+                try:
+                    if self._stop.is_set():
+                        for execution in self._running.values():
+                            execution.request_stop(INTERRUPTED)
+                        if not self._running:
+                            break
+                    else:
+                        started = self._start_jobs()
+                        if once and not self._running and not started:
+                            break
+                    self._step()
+                except UserError:
+                    if self.queue.notice == notice:
+                        raise
+                    # the queue file was damaged and the queue moved it aside (its notice says so): serve the
+                    # fresh queue; jobs already running finish, their rows having gone with the old file
+                    self._stop.wait(self.poll_interval)
         finally:
             for execution in self._running.values():  # only after an unexpected error: leave nothing behind
                 execution.request_stop(INTERRUPTED)

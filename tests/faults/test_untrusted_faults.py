@@ -124,3 +124,31 @@ def test_case_10_generate_streams_a_huge_count(tmp_path, monkeypatch):
         generate_folder.generate_to_folder("shapes", tmp_path / "grid", count=generate_folder.MAX_GRID + 1,
                                            grid=True)
     json.dumps(summary.to_dict())
+
+
+def test_case_7_worker_carries_on_after_the_queue_file_is_replaced(tmp_path):
+    import os
+    import time
+
+    from genstudio.jobs import JobQueue, Worker
+
+    path = tmp_path / "jobs.sqlite3"
+    queue = JobQueue(path)
+    worker = Worker(queue, poll_interval=0.05, logs_dir=tmp_path / "logs")
+    worker.start()
+    try:
+        time.sleep(0.3)
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        path.write_bytes(os.urandom(4096))  # damaged under a running worker
+        deadline = time.monotonic() + 10
+        while queue.notice is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue.notice and "moved it aside" in queue.notice
+        job = JobQueue(path).add("generate", {"model": "shapes", "out": str(tmp_path / "g"), "count": 1,
+                                              "device": "cpu"})
+        while JobQueue(path).get(job).status not in ("done", "failed") and time.monotonic() < deadline + 60:
+            time.sleep(0.1)
+        assert JobQueue(path).get(job).status == "done"  # the same worker ran it from the fresh queue
+    finally:
+        worker.stop(timeout=30)
