@@ -55,6 +55,20 @@ def test_case_1_pruning_keeps_what_it_did_not_write(gs, tmp_path):
     assert all((model / "checkpoints" / n / "f.txt").read_text() == "keep me" for n in names[:3])
 
 
+def test_case_2_undecodable_file_name_in_reconstruct_and_interpolate(gs, tmp_path, vae_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    odd = odd_name(photos)
+    colour(photos / "plain.png")
+    done = gs("reconstruct", vae_model, photos, "--out", tmp_path / "r", "--json")
+    assert done.code == 0, done.err
+    assert len(json.loads(done.out)["written"]) == 2 and (tmp_path / "r" / odd.name).is_file()
+    path = gs("interpolate", vae_model, odd, photos / "plain.png", "--steps", "3", "--out", tmp_path / "i")
+    assert path.code == 0, path.err
+    again = gs("reproduce", tmp_path / "i" / "step-001.png", "--out", tmp_path / "again.png")
+    assert again.code == 0, again.err
+
+
 def test_case_2_undecodable_file_name_costs_nothing(gs, tmp_path):
     data = grey_folder(tmp_path / "data")
     odd_name(data / "a")
