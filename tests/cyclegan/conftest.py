@@ -58,3 +58,14 @@ def trained(tmp_path_factory, domains):
     finally:
         torch.set_num_threads(threads)
     return model
+
+
+@pytest.fixture(autouse=True)
+def keep_torch_threads():
+    """Training here runs with threads=1 (the operation's option sets the process's torch threads); put the
+    count back so later tests in this process record the same device text as a fresh CLI process."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
