@@ -26,11 +26,12 @@ from genstudio.gui.content import CanvasContent, save_image
 from genstudio.gui.library import LibraryModel, LibraryPanel
 from genstudio.gui.params import ParametersPanel
 from genstudio.gui.queue_model import QueueModel, QueuePanel
-from genstudio.gui.sampling import Source, why_not_generate, why_not_stylize
+from genstudio.gui.sampling import IMAGE_TO_IMAGE, Source, why_not_generate, why_not_stylize
 from genstudio.gui.training_view import TrainingView
 from genstudio.gui.window_jobs import JobsMixin
 from genstudio.gui.window_runs import RunsMixin
 from genstudio.gui.workers import Task
+from genstudio.inputs import InputKind
 from genstudio.jobs import JobQueue, Worker
 
 QUEUED_KINDS = {"stylize-folder": "Stylize folder…", "export": "Export ONNX…", "eval": "Evaluate"}
@@ -283,13 +284,16 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
             self.params.set_generate_enabled(True, "Stop generating")
         self.generate_action.setEnabled(not reason)
         spec = self.selection[1] if self.selection else None
-        stylizer = spec is not None and spec.kind.value == "stylizer"
-        self.params.show_stylizer(stylizer, bool(spec and spec.capabilities.needs_style_image))
+        stylizer = spec is not None and spec.kind.value in IMAGE_TO_IMAGE
+        direction = spec.input(InputKind.DIRECTION) if stylizer else None
+        self.params.show_stylizer(stylizer, bool(spec and spec.capabilities.needs_style_image),
+                                  tuple(direction.choices) if direction is not None else ())
         if stylizer:
             style_reason = why_not_stylize(spec, self.selection[0] == "model")
             styling = self.stylize_task is not None and not self.stylize_task.done.is_set()
             self.params.set_stylize_enabled(styling or not style_reason, "Stop" if styling else style_reason)
-            self.params.stylize_button.setText("Stop" if styling else "Stylize")
+            verb = "Translate" if spec.kind.value == "translator" else "Stylize"
+            self.params.stylize_button.setText("Stop" if styling else verb)
         self.generate_action.setToolTip(reason or "Generate images onto the canvas")
         self.latent_action.setEnabled(not reason)
         for kind, action in self.kind_actions.items():

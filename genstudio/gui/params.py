@@ -245,7 +245,14 @@ class StyleOptions(QWidget):
         self.use_strength.toggled.connect(self.strength.setEnabled)
         strength_row.addWidget(self.use_strength)
         strength_row.addWidget(self.strength, 1)
-        layout.addRow("Strength", strength_row)
+        self.strength_label = QLabel("Strength")
+        layout.addRow(self.strength_label, strength_row)
+        self._strength_widgets = (self.strength_label, self.use_strength, self.strength)
+        self.direction = QComboBox()  # a translator's declared direction input (a2b | b2a, ...)
+        self.direction.setToolTip("Which way the translator maps the image.")
+        self.direction_label = QLabel("Direction")
+        layout.addRow(self.direction_label, self.direction)
+        self.set_directions(())
         self.max_size = QSpinBox()
         self.max_size.setRange(0, 4096)
         self.max_size.setSingleStep(64)
@@ -292,9 +299,24 @@ class StyleOptions(QWidget):
         for widget in (self.style_label, self.style_preview, self.style_button):
             widget.setVisible(needs)
 
+    def set_directions(self, choices: tuple[str, ...] | list[str]) -> None:
+        """A translator's direction choices (its declared input; the first is the default); none hides the row.
+        Translators take no style strength, so its row shows only without directions."""
+        choices = list(choices)
+        if [self.direction.itemText(i) for i in range(self.direction.count())] != choices:
+            self.direction.clear()
+            self.direction.addItems(choices)
+        for widget in (self.direction_label, self.direction):
+            widget.setVisible(bool(choices))
+        for widget in self._strength_widgets:
+            widget.setVisible(not choices)
+
     def options(self) -> dict[str, Any]:
+        translating = self.direction.count() > 0
         return {"content": self.content_path, "style": self.style_path,
-                "strength": round(self.strength.value(), 4) if self.use_strength.isChecked() else None,
+                "strength": (round(self.strength.value(), 4) if self.use_strength.isChecked() and not translating
+                             else None),
+                "direction": self.direction.currentText() if translating else None,
                 "max_size": self.max_size.value() or None}
 
 
@@ -368,11 +390,14 @@ class ParametersPanel(QWidget):
         self.scroll.setWidget(self.form)
         return self.form
 
-    def show_stylizer(self, stylizer: bool, needs_style: bool = True) -> None:
-        """Stylizers get the Stylize box instead of the Generate box."""
+    def show_stylizer(self, stylizer: bool, needs_style: bool = True, directions: tuple[str, ...] = ()) -> None:
+        """Stylizers and translators get the Stylize box (with a direction for translators) instead of the
+        Generate box."""
         self.options_box.setVisible(not stylizer)
         self.style_box.setVisible(stylizer)
         self.style.set_needs_style(needs_style)
+        self.style.set_directions(directions)
+        self.style_box.setTitle("Translate" if directions else "Stylize")
 
     def set_stylize_enabled(self, enabled: bool, reason: str = "") -> None:
         self.stylize_button.setEnabled(enabled)

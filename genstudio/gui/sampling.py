@@ -160,10 +160,13 @@ def interpolate(
 # Stylizers
 
 
+IMAGE_TO_IMAGE = ("stylizer", "translator")  # kinds the Stylize box runs (a translator with its direction)
+
+
 def why_not_stylize(spec: Any, has_model: bool) -> str:
-    """'' when Stylize can run for this backend (and model), else the one-line reason."""
-    if spec.kind != BackendKind.STYLIZER:
-        return ""  # not a stylizer: the Stylize controls are hidden anyway
+    """'' when Stylize (or Translate) can run for this backend (and model), else the one-line reason."""
+    if spec.kind.value not in IMAGE_TO_IMAGE:
+        return ""  # neither a stylizer nor a translator: the Stylize controls are hidden anyway
     if spec.capabilities.trainable and not has_model:
         return f"{spec.name} needs a trained model: use Train…, or pick one of its trained models in the library"
     return ""

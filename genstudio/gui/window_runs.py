@@ -7,7 +7,7 @@ from typing import Any
 
 from genstudio.errors import UserError
 from genstudio.gui.content import CanvasImage
-from genstudio.gui.sampling import Source, why_not_stylize
+from genstudio.gui.sampling import IMAGE_TO_IMAGE, Source, why_not_stylize
 from genstudio.gui.workers import Task
 
 
@@ -90,8 +90,8 @@ class RunsMixin:
             self.stylize_task.abort()
             return None
         source = self.current_source()
-        if source is None or self.selection[1].kind.value != "stylizer":
-            self.show_message("pick a stylizer backend or model in the library first")
+        if source is None or self.selection[1].kind.value not in IMAGE_TO_IMAGE:
+            self.show_message("pick a stylizer or translator (a backend or model) in the library first")
             return None
         reason = why_not_stylize(self.selection[1], self.selection[0] == "model")
         if reason:
@@ -111,7 +111,8 @@ class RunsMixin:
 
         def work(emit, abort):
             return stylize(source, content_input, options["style"], strength=options["strength"],
-                           max_size=options["max_size"], content_record=before.record, abort=abort, progress=emit)
+                           direction=options["direction"], max_size=options["max_size"],
+                           content_record=before.record, abort=abort, progress=emit)
 
         task = Task(work)
         task.signals.item.connect(self._stylize_progress)
