@@ -29,6 +29,9 @@ def train(
     data_b: Path | None = typer.Option(None, "--data-b",
                                        help="Domain B's image folder (cyclegan: config data_b; --data is A)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1,
+                                         help="Steps between checkpoints (one is always written at the end and on "
+                                              "Ctrl-C); a run killed outright resumes from the last one."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Train a backend; Ctrl-C stops cleanly with a resumable checkpoint."""
@@ -48,7 +51,8 @@ def train(
             summary = train_operation(backend=backend, data=data, out=out, steps=steps, epochs=epochs,
                                       resolution=resolution, batch_size=batch_size, device=device, seed=seed,
                                       assignments=assignments, style=style, styles=styles, vgg_weights=vgg_weights,
-                                      data_b=data_b, resume=resume, progress=bar, abort=lambda: stop["requested"])
+                                      data_b=data_b, resume=resume, checkpoint_every=checkpoint_every,
+                                      progress=bar, abort=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)
     if as_json:
