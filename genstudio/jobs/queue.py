@@ -59,12 +59,14 @@ class JobQueue:
         self._open()
 
     def _open(self) -> str | None:
-        """Move a damaged file aside (saying so), then create or migrate; returns the notice of a repair."""
-        if _damage(self.path) is None:
-            db.migrate(self.path)
-            return None
+        """Move a damaged file aside (saying so), then create or migrate; returns the notice of a repair.
+
+        All of it holding the repair lock, the check too: an opener that looked without it could meet the fresh
+        file while another opener (thread or process) is still creating it, mid-transaction, and take that for
+        damage or fail on it (a read-only look cannot roll back the other's journal).
+        """
         with _repair_lock(self.path):
-            problem = _damage(self.path)  # again, holding the lock: another process may have repaired it already
+            problem = _damage(self.path)
             notice = None
             if problem is not None:
                 aside = _move_aside(self.path)
@@ -449,6 +451,8 @@ def _job(row: Any) -> Job:
 
 _DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 _BUSY_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+# a read-only connection cannot finish what a writer left half done (a hot journal, a -wal to recover): not damage
+_NEEDS_WRITER_CODES = ("SQLITE_READONLY_ROLLBACK", "SQLITE_READONLY_RECOVERY", "SQLITE_READONLY_CANTINIT")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -469,6 +473,14 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     if name is not None:
         return name.startswith(_BUSY_CODES)
     return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def _needs_writer(exc: sqlite3.Error) -> bool:
+    """Whether a read-only look failed only because a writer must first roll back or recover what one left."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is not None:
+        return name.startswith(_NEEDS_WRITER_CODES)
+    return "readonly database" in str(exc).lower()  # Python 3.10: the read-write open says if it is more than that
 
 
 def _is_missing_schema(exc: sqlite3.Error) -> bool:
@@ -525,6 +537,8 @@ def _damage(path: Path) -> str | None:
     except sqlite3.DatabaseError as exc:
         if _is_damage(exc):
             return _one_line(exc)
+        if _needs_writer(exc):
+            return None  # db.migrate's read-write connection rolls back or recovers it, then says if more is wrong
         if _is_busy(exc):
             raise UserError(f"the job queue {path} is busy (another process holds it locked); try again") from exc
         raise UserError(f"the job queue {path} cannot be used: {_one_line(exc)}") from exc
@@ -550,17 +564,22 @@ def _move_aside(path: Path) -> Path:
 
 @contextmanager
 def _repair_lock(path: Path) -> Iterator[None]:
-    """Only one process at a time checks and moves a damaged queue file (`<name>.repair.lock`, an OS lock)."""
+    """One opener at a time, of all threads and processes, checks the queue file, moves it aside if damaged and
+    creates or migrates it (`<name>.repair.lock`, an OS lock: the OS drops it when its holder dies)."""
     from genstudio.jobs.lock import _try_lock, _unlock
 
     lock_path = Path(str(path) + ".repair.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UserError(f"cannot open the job queue {path}: {exc.strerror or exc}") from exc
     try:
         deadline = time.monotonic() + db.BUSY_TIMEOUT_MS / 1000
         while not _try_lock(fd):
             if time.monotonic() > deadline:
-                raise UserError(f"the job queue {path} is being repaired by another process; try again")
-            time.sleep(0.05)
+                raise UserError(f"the job queue {path} is being opened or repaired by another process; try again")
+            time.sleep(0.01)
         try:
             yield
         finally:

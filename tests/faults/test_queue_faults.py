@@ -211,6 +211,30 @@ def test_case_7_concurrent_openers_repair_once(tmp_path):
     assert all(queue.get(job_id).status == "queued" for queue in queues)
 
 
+def test_case_7_hot_journal_is_not_damage(tmp_path):
+    """A writer that died mid-transaction leaves a journal only a read-write open can roll back: not damage.
+
+    (What an opener also met, before the check was made under the repair lock, while another opener created
+    the fresh file: the read-only look failed with "attempt to write a readonly database".)
+    """
+    original = tmp_path / "original" / "jobs.sqlite3"
+    _filled(original, 5)
+    conn = sqlite3.connect(original, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA cache_size = 1")  # spill: the half-done write reaches the file, its undo the -journal
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE jobs SET params = '{}', log_tail = ?", ("y" * 4000,))
+    path = tmp_path / "jobs.sqlite3"  # copied now: the file and its hot -journal as a crash would leave them
+    for suffix in ("", "-journal"):
+        path.with_name(path.name + suffix).write_bytes(original.with_name(original.name + suffix).read_bytes())
+    conn.execute("ROLLBACK")
+    conn.close()
+
+    queue = JobQueue(path)
+    assert queue.notice is None and _aside(path) == []
+    assert [job.params["requirement"] for job in queue.list()] == [f"genstudio-extra-{n}" for n in range(5)]
+
+
 
 def test_case_7_app_shows_the_notice(tmp_path, qtbot):
     pytest.importorskip("PySide6")
