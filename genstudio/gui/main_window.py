@@ -34,7 +34,8 @@ from genstudio.gui.workers import Task
 from genstudio.inputs import InputKind
 from genstudio.jobs import JobQueue, Worker
 
-QUEUED_KINDS = {"stylize-folder": "Stylize folder…", "export": "Export ONNX…", "eval": "Evaluate"}
+QUEUED_KINDS = {"stylize-folder": "Stylize folder…", "export": "Export ONNX…", "eval": "Evaluate"}  # toolbar actions
+QUEUED_KINDS_SHOWN = {**QUEUED_KINDS, "translate-folder": "Translate folder…"}  # the folder action, for translators
 
 
 class WorkerRelay(QObject):
@@ -298,8 +299,10 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
         self.latent_action.setEnabled(not reason)
         for kind, action in self.kind_actions.items():
             blocker = self.kind_blocker(kind)
+            text = QUEUED_KINDS_SHOWN[self.folder_kind(kind)]  # "Translate folder…" for a translator
             action.setEnabled(not blocker)
-            action.setToolTip(QUEUED_KINDS[kind].rstrip("…") + (f": {blocker}" if blocker else " (a queued job)"))
+            action.setText(text)
+            action.setToolTip(text.rstrip("…") + (f": {blocker}" if blocker else " (a queued job)"))
         selected = self.content.current is not None
         for action in (self.save_action, self.copy_action):
             action.setEnabled(selected)

@@ -14,6 +14,8 @@ from genstudio.gui.content import CanvasImage
 from genstudio.gui.training_view import TrainingView
 from genstudio.jobs import Job, Worker
 
+FOLDER_KINDS = {"stylize-folder": "stylizer", "translate-folder": "translator"}  # folder job kind -> backend kind
+
 
 class JobsMixin:
     """Needs: queue, registry, selection, params, content, canvas, tabs, library, queue_model, queue_panel,
@@ -121,18 +123,26 @@ class JobsMixin:
         self.show_message(f"queued training job {job_id}: {params['backend']} → {params['out']}")
         return job_id
 
+    def folder_kind(self, kind: str) -> str:
+        """The job kind the folder action queues: translate-folder for a selected translator, else `kind`."""
+        translator = self.selection is not None and self.selection[1] is not None \
+            and self.selection[1].kind.value == "translator"
+        return "translate-folder" if kind == "stylize-folder" and translator else kind
+
     def kind_blocker(self, kind: str) -> str:
-        """'' when a stylize-folder / export / eval job can be queued for the selection, else why not."""
+        """'' when a stylize-folder / translate-folder / export / eval job can be queued for the selection, else
+        why not."""
         from genstudio.jobs import runner_spec
 
+        kind = self.folder_kind(kind)
         if runner_spec(kind).target is None:
             return "not available yet (no job runner for this kind is installed)"
         if self.selection is None or self.selection[1] is None:
             return "pick a model in the library first"
         where, spec, _ = self.selection
-        if kind == "stylize-folder":
-            if spec.kind.value != "stylizer":
-                return "pick a stylizer backend or model in the library"
+        if kind in FOLDER_KINDS:
+            if spec.kind.value != FOLDER_KINDS[kind]:
+                return "pick a stylizer or translator backend or model in the library"
             if spec.capabilities.trainable and where != "model":
                 return f"{spec.name} needs a trained model: pick one in the library"
             return ""
@@ -145,17 +155,19 @@ class JobsMixin:
         return ""
 
     def job_params(self, kind: str, folder: str) -> dict[str, Any]:
-        """Parameters of a stylize-folder / export / eval job for the selection; `folder`: the input images
-        (stylize) or the real images (eval)."""
+        """Parameters of a stylize-folder / translate-folder / export / eval job for the selection; `folder`: the
+        input images (stylize, translate) or the real images (eval). A translation goes the direction chosen in
+        the Translate box."""
         where, spec, entry = self.selection
         params: dict[str, Any] = {"model": str(entry.folder) if where == "model" else spec.id}
-        if kind == "stylize-folder":
+        if kind in FOLDER_KINDS:
             style = self.params.style.options()
-            out = Path(folder).with_name(Path(folder).name + "-stylized")
+            suffix = "-translated" if kind == "translate-folder" else "-stylized"
+            out = Path(folder).with_name(Path(folder).name + suffix)
             params.update({"inputs": [folder], "out": str(out)})
-            if style["style"] is not None:
+            if style["style"] is not None and kind == "stylize-folder":  # a translator takes no style image
                 params["style"] = str(style["style"])
-            for name in ("strength", "max_size"):
+            for name in ("direction", "strength", "max_size"):  # direction: translators; strength: stylizers
                 if style[name] is not None:
                     params[name] = style[name]
             if where != "model" and self.params.form is not None:
@@ -167,14 +179,17 @@ class JobsMixin:
         return params
 
     def queue_kind(self, kind: str, folder: str | None = None) -> int | None:
-        """Queue a stylize-folder / export / eval job for the selected backend or model."""
+        """Queue a stylize-folder (translate-folder for a translator) / export / eval job for the selected backend
+        or model."""
         reason = self.kind_blocker(kind)
         if reason:
             self.show_message(reason)
             return None
-        if kind in ("stylize-folder", "eval") and folder is None:
-            title = "Folder of images to stylize" if kind == "stylize-folder" else "Real images to compare with"
-            folder = QFileDialog.getExistingDirectory(self, title)
+        kind = self.folder_kind(kind)
+        if kind in (*FOLDER_KINDS, "eval") and folder is None:
+            titles = {"stylize-folder": "Folder of images to stylize",
+                      "translate-folder": "Folder of images to translate", "eval": "Real images to compare with"}
+            folder = QFileDialog.getExistingDirectory(self, titles[kind])
             if not folder:
                 return None
         try:
