@@ -5,6 +5,10 @@ same result from the CLI, a job and the app's code path."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -125,10 +129,35 @@ def weights(folder):
     return load_file(str(folder / "weights.safetensors"))
 
 
-def test_resume_repeats_the_uninterrupted_run(domains, tmp_path):
+def losses(out):
+    return [(r["step"], r["loss_g"], r["cycle"], r["identity"], r["loss_d"])
+            for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
+
+
+def assert_same_run(out, straight):
+    assert losses(out) == losses(straight)  # every step once, the same numbers
+    ours, theirs = weights(out), weights(straight)
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[name], theirs[name]) for name in ours)
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """6 steps without a stop (checkpoints at 2, 4, 6), from one folder with A/ and B/."""
+    domains = make_domains(tmp_path_factory.mktemp("straight-domains"))
+    out = tmp_path_factory.mktemp("straight") / "run"
+    threads = torch.get_num_threads()
+    try:
+        train_once(domains, out, 6, log_every=1)
+    finally:
+        torch.set_num_threads(threads)
+    return domains, out
+
+
+def test_resume_repeats_the_uninterrupted_run(straight, tmp_path):
     from genstudio.training.checkpoints import list_checkpoints
 
-    train_once(domains, tmp_path / "straight", 6)  # one folder with A/ and B/
+    domains, straight_out = straight
     stop = {"now": False}
 
     def progress(event):  # cancel after step 2 of 6: the run writes a checkpoint and returns
@@ -139,11 +168,37 @@ def test_resume_repeats_the_uninterrupted_run(domains, tmp_path):
                        log_every=1)
     assert first.cancelled and 2 <= first.steps < 6
     assert list_checkpoints(tmp_path / "resumed")
-    second = train_once(domains, tmp_path / "resumed", 6, resume=True)
+    second = train_once(domains, tmp_path / "resumed", 6, resume=True, log_every=1)
     assert second.resumed_from == first.steps and second.steps == 6
-    straight, resumed = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
-    assert straight.keys() == resumed.keys()
-    assert all(torch.equal(straight[name], resumed[name]) for name in straight)
+    assert_same_run(tmp_path / "resumed", straight_out)
+
+
+def test_sigkill_mid_run_then_resume_finishes_like_the_straight_run(straight, tmp_path):
+    """A training process killed outright (SIGKILL: nothing written on the way out) at step 5 of 6; the resumed
+    run goes on from the step-4 checkpoint (history buffers and RNG with it) and ends as the straight run did."""
+    from genstudio.training.checkpoints import list_checkpoints
+
+    domains, straight_out = straight
+    out = tmp_path / "run"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from genstudio.operations.train import train
+
+        def kill_at_step_5(event):  # the step-4 checkpoint is on disk, step 5 is not
+            if event.kind == "progress" and event.task.startswith("Training") and event.done == 5:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        train(backend="cyclegan", data={str(domains)!r}, out={str(out)!r}, steps=6, resolution={SIDE},
+              batch_size=2, device="cpu", assignments={TINY[1::2]!r}, checkpoint_every=2, sample_count=4,
+              deterministic=True, threads=1, log_every=1, progress=kill_at_step_5)
+    """)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (out / "model.json").exists()
+    assert [step for step, _ in list_checkpoints(out)][-1] == 4
+    summary = train_once(domains, out, 6, resume=True, log_every=1)
+    assert (summary.steps, summary.resumed_from) == (6, 4)
+    assert_same_run(out, straight_out)
 
 
 def test_job_runner_trains_like_the_operation(domains, tmp_path):
