@@ -73,6 +73,7 @@ class Capabilities:
     export_recipe: bool = False  # the module brings its own graphs: export_graphs()
     records_extra: bool = False  # the implementation's model_extra(config) goes into model.json
     truncation: str = "prior"  # generators: "prior" (z * psi), "own" (module.truncate(z, psi)) or "none"
+    style_mixing: bool = False  # style-based generators: generate_styles(...) (truncation in W, mixing)
     likelihood: bool = False  # the module has elbo() and iwae_log_likelihood() (genstudio eval's NLL)
     prepares_style: bool = False  # stylizers: the module's prepare_style(style) feeds an exported style input
     postprocesses: bool = False  # stylizers: the module's postprocess(...) finishes an exported graph's output

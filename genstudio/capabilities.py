@@ -63,6 +63,27 @@ class OwnTruncation(Protocol):
 
 
 @runtime_checkable
+class StyleMixing(Protocol):
+    """`style_mixing`: a style-based generator (Karras et al. 2019): a mapping network turns each latent into
+    `num_ws` style vectors, one per synthesis layer from coarse to fine.
+
+    generate_styles(z, labels=None, *, truncation=1.0, truncation_cutoff=None, mix_z=None, mix_from=None)
+    -> N x C x H x W in [0, 1]. Styles of the layers below `truncation_cutoff` (None: all) move toward the mean
+    style by `truncation` (Karras et al. 2019, section 4); from layer `mix_from` (1 .. num_ws - 1) on, the styles
+    of `mix_z` replace those of z (style mixing, section 3.1). Scalars, or tensors of N values. Generation goes
+    through it (`--truncation`, `--truncation-cutoff`, `--mix-with`, `--mix-from`), so truncation happens in W
+    whatever `truncation` declares. noise_inputs(n) -> {name: n x 1 x H x W}: the fixed noise an exported graph's
+    noise inputs are fed; its main graph takes z, [labels,] psi, truncation_cutoff, mix_z, mix_from and those."""
+
+    num_ws: int
+
+    def generate_styles(self, z: torch.Tensor, labels: torch.Tensor | None = None,
+                        **options: Any) -> torch.Tensor: ...
+
+    def noise_inputs(self, count: int) -> dict[str, torch.Tensor]: ...
+
+
+@runtime_checkable
 class Likelihood(Protocol):
     """`likelihood`: `genstudio eval` reports the negative ELBO and an importance-weighted log-likelihood.
 
@@ -130,6 +151,8 @@ CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
     Capability("export_recipe", "module", ExportRecipe, "export_graphs() -> list[ExportGraph], main graph first"),
     Capability("truncation", "module", OwnTruncation,
                "'prior' (z * psi), 'own' (truncate(z, psi) -> z) or 'none'"),
+    Capability("style_mixing", "module", StyleMixing,
+               "generate_styles(z, labels, *, truncation, truncation_cutoff, mix_z, mix_from); noise_inputs(n)"),
     Capability("likelihood", "module", Likelihood, "elbo(x, labels) and iwae_log_likelihood(x, labels, k)"),
     Capability("prepares_style", "module", PreparesStyle, "prepare_style(style) -> 1 x 3 x H x W"),
     Capability("postprocesses", "module", Postprocesses,

@@ -50,13 +50,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "label"
 
 
-def file_name(seed: int, index: int, label_name: str | None, truncation: float) -> str:
-    """`seed1-00003.png`; the requested label and truncation join the name so different requests never collide."""
+def file_name(seed: int, index: int, label_name: str | None, truncation: float, truncation_cutoff: int | None = None,
+              mixing: Any = None) -> str:
+    """`seed1-00003.png`; the requested label, truncation (and its cutoff) and style mixing join the name so
+    different requests never collide: `seed1-00003-psi0.7-cut4-mix9from2.png`."""
     name = f"seed{seed}-{index:05d}"
     if label_name is not None:
         name += f"-{_slug(label_name)}"
     if truncation != 1.0:
         name += f"-psi{truncation:g}"
+    if truncation_cutoff is not None:
+        name += f"-cut{truncation_cutoff}"
+    if mixing is not None:
+        name += f"-mix{mixing.seed}from{mixing.layer}"
     return name + ".png"
 
 
@@ -85,6 +91,28 @@ class Sampler:
         return int(self.module.latent_dim)
 
     @property
+    def style_based(self) -> bool:
+        """The backend declares `style_mixing`: truncation in W, a truncation cutoff and style mixing."""
+        return bool(self.spec.capabilities.style_mixing)
+
+    @property
+    def num_ws(self) -> int:
+        """Style layers of a style-based generator (crossover layers are 1 .. num_ws - 1); 0 for others."""
+        return int(self.module.num_ws) if self.style_based else 0
+
+    def check_style_options(self, truncation_cutoff: int | None = None, mixing: Any = None) -> None:
+        """UserError (one line) when a truncation cutoff or style mixing is asked of a backend without style layers,
+        or names a layer the model does not have."""
+        from genstudio import generation
+
+        if truncation_cutoff is None and mixing is None:
+            return
+        if not self.style_based:
+            what = "--truncation-cutoff" if truncation_cutoff is not None else "--mix-with/--mix-from"
+            raise UserError(f"backend {self.spec.id!r} is not style-based: it takes no {what}")
+        generation.check_style_options(self.num_ws, truncation_cutoff, mixing)
+
+    @property
     def model_ref(self) -> str:
         """What provenance names as the model: the folder's absolute path, or the backend id."""
         return str(Path(self.loaded.folder).resolve()) if self.loaded is not None else self.spec.id
@@ -100,13 +128,16 @@ class Sampler:
         return generation.resolve_label(label, self.num_classes, self.class_names)
 
     def samples(self, seed: int, indices: list[int], *, label: int | None = None, truncation: float = 1.0,
-                batch_size: int = 64):
-        """generation.generate on this runtime, with the backend's declared truncation."""
+                batch_size: int = 64, truncation_cutoff: int | None = None, mixing: Any = None):
+        """generation.generate on this runtime, with the backend's declared truncation (and, for a style-based
+        generator, the truncation cutoff and style mixing)."""
         from genstudio import generation
 
+        self.check_style_options(truncation_cutoff, mixing)
         return generation.generate(self.module, seed, indices, label=label, truncation=truncation,
                                    truncation_mode=self.spec.capabilities.truncation, batch_size=batch_size,
-                                   device=self.torch_device or "cpu")
+                                   device=self.torch_device or "cpu", style_based=self.style_based,
+                                   truncation_cutoff=truncation_cutoff, mixing=mixing)
 
     def interpolation(self, seed_a: int, seed_b: int, steps: int, *, index: int = 0, label: int | None = None,
                       truncation: float = 1.0):
@@ -120,26 +151,36 @@ class Sampler:
         if self.num_classes and label is None:
             label = generation.label_for(index, None, self.num_classes)
         z = generation.interpolate_seeds(seed_a, seed_b, steps, self.latent_dim, index=index)
-        if truncation != 1.0:
+        if truncation != 1.0 and not self.style_based:
             z = generation.truncate(self.module, z, truncation, self.spec.capabilities.truncation)
         device = self.torch_device or "cpu"
         for step in range(steps):
             labels = torch.tensor([label], dtype=torch.long, device=device) if self.num_classes else None
             with torch.no_grad():
-                image = self.module.generate(z[step:step + 1].to(device), labels).float().clamp(0, 1)[0].cpu()
+                if self.style_based:  # slerp in Z, truncation in W
+                    image = self.module.generate_styles(z[step:step + 1].to(device), labels, truncation=truncation)
+                else:
+                    image = self.module.generate(z[step:step + 1].to(device), labels)
+                image = image.float().clamp(0, 1)[0].cpu()
             parameters = {"seed_a": seed_a, "seed_b": seed_b, "index": index, "steps": steps, "step": step,
                           "t": round(step / (steps - 1), 4), "label": label, "truncation": truncation}
             yield step, image, self.record(seed_a, index, label, truncation, "interpolate-seeds", parameters)
 
-    def parameters(self, seed: int, index: int, label: int | None, truncation: float) -> dict[str, Any]:
+    def parameters(self, seed: int, index: int, label: int | None, truncation: float,
+                   truncation_cutoff: int | None = None, mixing: Any = None) -> dict[str, Any]:
         parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation}
+        if truncation_cutoff is not None:
+            parameters["truncation_cutoff"] = truncation_cutoff
+        if mixing is not None:
+            parameters["mix_with"], parameters["mix_from"] = mixing.seed, mixing.layer
         if label is not None:
             parameters["label"] = label
             parameters["label_name"] = self.label_name(label)
         return parameters
 
     def record(self, seed: int, index: int, label: int | None, truncation: float,
-               operation: str = "generate", parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+               operation: str = "generate", parameters: dict[str, Any] | None = None, *,
+               truncation_cutoff: int | None = None, mixing: Any = None) -> dict[str, Any]:
         """The provenance of image `index` of `seed`: everything `genstudio reproduce` needs."""
         from genstudio.provenance import provenance
 
@@ -147,8 +188,8 @@ class Sampler:
         extra = {} if self.config is None else {"config": dict(self.config)}
         return provenance(backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
                           model_sha256=self.loaded.card.weights_sha256 if self.loaded is not None else None,
-                          parameters=parameters if parameters is not None else self.parameters(seed, index, label,
-                                                                                               truncation),
+                          parameters=parameters if parameters is not None else self.parameters(
+                              seed, index, label, truncation, truncation_cutoff, mixing),
                           runtime=self.runtime, device=self.device_text, operation=operation, model=self.model_ref,
                           **extra)
 
@@ -177,7 +218,8 @@ def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = 
         raise UserError(f"backend {spec.id!r} does not support truncation")
     runtime_used, onnx_path = ("torch", None) if loaded is None else choose_runtime(runtime, loaded.folder,
                                                                                    loaded.card)
-    if runtime_used == "onnx" and mode == "own":  # its truncation runs in torch, outside the exported graph
+    styled_graph = runtime_used == "onnx" and spec.capabilities.style_mixing and "psi" in _graph_inputs(loaded)
+    if runtime_used == "onnx" and mode == "own" and not styled_graph:  # its truncation runs outside the graph
         if (runtime or "auto").lower() == "onnx":
             raise UserError(f"backend {spec.id!r} truncates with its own mapping, which its ONNX model does not "
                             "include; use --runtime torch")
@@ -185,10 +227,21 @@ def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = 
     check_runtime_request(runtime_used, runtime, provider, what)
     if runtime_used == "onnx":
         twin = onnx_generator(onnx_path, module, provider)
+        if styled_graph:  # psi, the cutoff, style mixing and the noise are graph inputs
+            from genstudio.generation import OnnxStyleGenerator
+
+            twin = OnnxStyleGenerator(twin.session, module)
         return Sampler(spec, loaded, twin, None, "onnx", twin.session.describe(), class_names,
                        twin.session.fell_back)
     return Sampler(spec, loaded, module, torch_device, "torch", describe_device(torch_device), class_names,
                    config=opened.settings if loaded is None else None)
+
+
+def _graph_inputs(loaded: Any) -> list[str]:
+    """The input names model.json records for the exported main graph (written by `genstudio export`)."""
+    graphs = ((loaded.card.extra or {}).get("onnx") or {}).get("graphs") or {} if loaded is not None else {}
+    inputs = (graphs.get("model") or {}).get("inputs") if isinstance(graphs, dict) else None
+    return [str(name) for name in inputs] if isinstance(inputs, list) else []
 
 
 def generate_to_folder(
@@ -199,6 +252,9 @@ def generate_to_folder(
     seed: int = 0,
     label: str | int | None = None,  # class name or index; None cycles through the classes
     truncation: float = 1.0,  # 1: none; toward the mean latent below 1
+    truncation_cutoff: int | None = None,  # style-based generators: truncate the styles of layers below this only
+    mix_with: int | None = None,  # style-based generators: image i takes its fine styles from image i of this seed
+    mix_from: int | None = None,  # ... from this style layer on (1 .. num_ws - 1); both or neither
     grid: bool = False,  # also write seed<S>-grid.png tiling all the images
     batch_size: int = 64,
     device: str = "auto",
@@ -218,8 +274,15 @@ def generate_to_folder(
         raise UserError(f"--count must be at least 1, got {count}")
     if grid and count > MAX_GRID:
         raise UserError(f"--grid tiles at most {MAX_GRID} images; generate {count} without --grid, or fewer")
+    if (mix_with is None) != (mix_from is None):
+        raise UserError("style mixing needs both --mix-with SEED and --mix-from LAYER")
+    from genstudio.generation import Mixing
+
+    mixing = Mixing(int(mix_with), int(mix_from)) if mix_with is not None else None
+    cutoff = int(truncation_cutoff) if truncation_cutoff is not None else None
     sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation,
                            config=config, assignments=assignments)
+    sampler.check_style_options(cutoff, mixing)
     label_index = sampler.resolve_label(label)
     label_name = sampler.label_name(label_index)
     out = Path(out_dir)
@@ -236,15 +299,15 @@ def generate_to_folder(
     window = max(batch_size, STREAM_WINDOW)
     for window_start in range(first_index, first_index + count, window):
         indices = range(window_start, min(window_start + window, first_index + count))
-        targets = {i: out / file_name(seed, i, label_name, truncation) for i in indices}
+        targets = {i: out / file_name(seed, i, label_name, truncation, cutoff, mixing) for i in indices}
         records = {i: sampler.record(seed, i, generation.label_for(i, label_index, sampler.num_classes),
-                                     truncation) for i in indices}
+                                     truncation, truncation_cutoff=cutoff, mixing=mixing) for i in indices}
         room = MAX_LISTED - len(summary.files)
         summary.files.extend(str(targets[i]) for i in indices[:max(0, room)])
         todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
         reporter.update(len(indices) - len(todo))
         for sample in sampler.samples(seed, todo, label=label_index, truncation=truncation,
-                                      batch_size=batch_size):
+                                      batch_size=batch_size, truncation_cutoff=cutoff, mixing=mixing):
             reporter.check_abort()
             if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
                 summary.written += 1
@@ -263,7 +326,11 @@ def generate_to_folder(
         grid_record["operation"] = "generate-grid"
         grid_record["parameters"] = {"seed": seed, "indices": indices, "truncation": truncation,
                                      "label": label_index}
-        grid_path = out / f"seed{seed}-grid{'' if label_name is None else '-' + _slug(label_name)}.png"
+        styled = {key: value for key, value in sampler.parameters(seed, 0, None, 1.0, cutoff, mixing).items()
+                  if key in ("truncation_cutoff", "mix_with", "mix_from")}
+        grid_record["parameters"].update(styled)
+        suffix = file_name(seed, 0, label_name, 1.0, cutoff, mixing)[len(f"seed{seed}-00000"):-len(".png")]
+        grid_path = out / f"seed{seed}-grid{suffix}.png"
         write_png(grid_path, generation.grid(images), grid_record, overwrite=overwrite)
         summary.grid = str(grid_path)
     reporter.finish(f"{summary.written} written, {summary.unchanged} up to date")

@@ -65,12 +65,27 @@ def interpolate_seeds(seed_a: int, seed_b: int, steps: int, latent_dim: int, *, 
     return torch.stack([slerp(a, b, i / (steps - 1)) for i in range(steps)])
 
 
+def check_truncation(psi: float) -> None:
+    if not 0.0 <= psi <= 1.0:
+        raise UserError(f"truncation must be between 0 and 1, got {psi}")
+
+
+def check_style_options(num_ws: int, truncation_cutoff: int | None, mixing: Mixing | None) -> None:
+    """UserError (one line) for a cutoff outside 0..num_ws or a crossover layer outside 1..num_ws - 1."""
+    if truncation_cutoff is not None and not 0 <= truncation_cutoff <= num_ws:
+        raise UserError(f"--truncation-cutoff must be a style layer from 0 to {num_ws}, got {truncation_cutoff}")
+    if mixing is not None and not 1 <= mixing.layer < num_ws:
+        raise UserError(f"--mix-from must be a style layer from 1 to {num_ws - 1} (the model has {num_ws}), got "
+                        f"{mixing.layer}")
+    if mixing is not None and mixing.seed < 0:
+        raise UserError(f"--mix-with must be a seed >= 0, got {mixing.seed}")
+
+
 def truncate(module: Any, z: torch.Tensor, psi: float, mode: str = "prior") -> torch.Tensor:
     """Move latents toward the mean latent by `psi` (1: unchanged, 0: the mean) (Karras et al. 2019, sec. 4).
     `mode` is the backend's declared capability: "prior" (a standard-normal prior, whose mean is 0: z * psi),
     "own" (the module's `truncate(z, psi)`, for a learned mapping) or "none" (no truncation)."""
-    if not 0.0 <= psi <= 1.0:
-        raise UserError(f"truncation must be between 0 and 1, got {psi}")
+    check_truncation(psi)
     if mode == "own":
         return module.truncate(z, psi)
     if mode == "none":
@@ -104,6 +119,15 @@ def label_for(index: int, label: int | None, num_classes: int) -> int | None:
 
 
 @dataclass(frozen=True)
+class Mixing:
+    """Style mixing (Karras et al. 2019, section 3.1) for a style-based generator: image i of the request takes
+    its styles from layer `layer` on (1 .. num_ws - 1: coarse to fine) from image i of seed `seed`."""
+
+    seed: int
+    layer: int
+
+
+@dataclass(frozen=True)
 class Sample:
     """One generated image and what it was made from."""
 
@@ -123,10 +147,16 @@ def generate(
     truncation_mode: str = "prior",  # the backend's declared Capabilities.truncation
     batch_size: int = 64,
     device: torch.device | str | None = None,  # default: where the module's parameters are
+    style_based: bool = False,  # the backend declares style_mixing: truncation in W through generate_styles
+    truncation_cutoff: int | None = None,  # style-based: truncate the styles of layers below this only
+    mixing: Mixing | None = None,  # style-based: styles from `mixing.layer` on from another seed
 ) -> Iterator[Sample]:
     """Images `indices` of `seed`, computed `batch_size` at a time, yielded in order."""
     if batch_size < 1:
         raise UserError(f"batch size must be >= 1, got {batch_size}")
+    if not style_based and (truncation_cutoff is not None or mixing is not None):
+        raise UserError(f"{type(module).__name__} is not a style-based generator: it takes no truncation cutoff "
+                        "or style mixing")
     if device is None:
         first = next(iter(module.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
@@ -135,11 +165,19 @@ def generate(
     for start in range(0, len(indices), batch_size):
         chunk = list(indices[start:start + batch_size])
         z = latents(seed, chunk, module.latent_dim)
-        if truncation != 1.0:
+        if truncation != 1.0 and not style_based:
             z = truncate(module, z, truncation, truncation_mode)
         labels_list = [label_for(i, label, num_classes) for i in chunk]
         labels = torch.tensor(labels_list, dtype=torch.long, device=device) if num_classes else None
-        images = module.generate(z.to(device), labels).float().clamp(0, 1).cpu()
+        if style_based:
+            check_truncation(truncation)
+            mix_z = latents(mixing.seed, chunk, module.latent_dim).to(device) if mixing is not None else None
+            images = module.generate_styles(z.to(device), labels, truncation=truncation,
+                                            truncation_cutoff=truncation_cutoff, mix_z=mix_z,
+                                            mix_from=mixing.layer if mixing is not None else None)
+            images = images.float().clamp(0, 1).cpu()
+        else:
+            images = module.generate(z.to(device), labels).float().clamp(0, 1).cpu()
         for offset, index in enumerate(chunk):
             yield Sample(index, labels_list[offset], images[offset])
 
@@ -152,3 +190,49 @@ def grid(images: Sequence[torch.Tensor], columns: int | None = None, padding: in
         raise ValueError("no images to tile")
     columns = columns or math.ceil(math.sqrt(len(images)))
     return make_grid(torch.stack(list(images)), nrow=columns, padding=padding, pad_value=1.0)
+
+
+class OnnxStyleGenerator:
+    """An exported style-based generator behind the generator contract and `generate_styles`: its main graph takes
+    z, [labels,] psi, truncation_cutoff, mix_z, mix_from and the noise inputs (capability `style_mixing`), fed
+    the fixed noise of the torch module it was exported from. Tensors in and out are torch CPU tensors."""
+
+    def __init__(self, session: Any, module: Any):
+        self.session = session  # genstudio.onnx_runtime.Session
+        self.latent_dim, self.num_classes = int(module.latent_dim), int(module.num_classes or 0)
+        self.num_ws = int(module.num_ws)
+        self.noise = {name: value[:1].detach().float().cpu().numpy()
+                      for name, value in module.noise_inputs(1).items()}
+
+    def eval(self) -> OnnxStyleGenerator:
+        return self
+
+    def parameters(self):
+        return iter(())
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generate_styles(z, labels)
+
+    def generate_styles(self, z: torch.Tensor, labels: torch.Tensor | None = None, *, truncation: Any = 1.0,
+                        truncation_cutoff: Any = None, mix_z: torch.Tensor | None = None,
+                        mix_from: Any = None) -> torch.Tensor:
+        count = z.shape[0]
+
+        def per_image(value: Any, dtype: Any) -> np.ndarray:
+            array = np.asarray(value.cpu() if isinstance(value, torch.Tensor) else value, dtype=dtype)
+            return np.broadcast_to(array, (count,)).copy()
+
+        mixed = mix_z is not None and mix_from is not None
+        inputs = {"z": z.detach().cpu().float().numpy(),
+                  "psi": per_image(truncation, np.float32),
+                  "truncation_cutoff": per_image(self.num_ws if truncation_cutoff is None else truncation_cutoff,
+                                                 np.int64),
+                  "mix_z": (mix_z if mixed else z).detach().cpu().float().numpy(),
+                  "mix_from": per_image(mix_from if mixed else self.num_ws, np.int64)}
+        if "labels" in self.session.input_names:
+            if labels is None:
+                labels = torch.arange(count) % max(1, self.num_classes)
+            inputs["labels"] = labels.detach().cpu().long().numpy()
+        for name, value in self.noise.items():
+            inputs[name] = np.repeat(value, count, axis=0)
+        return torch.from_numpy(self.session.run(inputs)[0])

@@ -80,8 +80,15 @@ def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
     seed, index = int(params["seed"]), int(params["index"])
     label = _int_or_none(params.get("label"))
     truncation = float(params.get("truncation", 1.0))
-    (sample,) = sampler.samples(seed, [index], label=label, truncation=truncation)
-    return sample.image, sampler.record(seed, index, label, truncation)
+    cutoff = _int_or_none(params.get("truncation_cutoff"))
+    mixing = None
+    if params.get("mix_with") is not None or params.get("mix_from") is not None:  # style mixing
+        from genstudio.generation import Mixing
+
+        mixing = Mixing(int(params["mix_with"]), int(params["mix_from"]))
+    (sample,) = sampler.samples(seed, [index], label=label, truncation=truncation, truncation_cutoff=cutoff,
+                                mixing=mixing)
+    return sample.image, sampler.record(seed, index, label, truncation, truncation_cutoff=cutoff, mixing=mixing)
 
 
 def _reproduce_interpolate_seeds(record: dict[str, Any], out: Path, model: str | None,

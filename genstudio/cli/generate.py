@@ -20,6 +20,15 @@ def generate(
                                      "default: cycle through the classes."),
     truncation: float = typer.Option(1.0, "--truncation", min=0.0, max=1.0,
                                      help="Pull latents toward the mean: 1 = off, lower = safer, less varied."),
+    truncation_cutoff: int | None = typer.Option(None, "--truncation-cutoff", min=0,
+                                                 help="Style-based generators: truncate only the style layers "
+                                                 "below this one (coarse features); default: all."),
+    mix_with: int | None = typer.Option(None, "--mix-with", min=0, metavar="SEED",
+                                        help="Style-based generators: take the styles from --mix-from on from "
+                                        "image i of this seed (style mixing)."),
+    mix_from: int | None = typer.Option(None, "--mix-from", min=1, metavar="LAYER",
+                                        help="The first style layer taken from --mix-with (1 = all but the "
+                                        "coarsest; higher = finer features only)."),
     grid: bool = typer.Option(False, "--grid", help="Also write one grid image of them all."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass "
                                    "(does not change the images)."),
@@ -37,6 +46,7 @@ def generate(
 
     with ProgressBar(enabled=not as_json) as bar:
         summary = generate_to_folder(model, out, count=count, seed=seed, label=label, truncation=truncation,
+                                     truncation_cutoff=truncation_cutoff, mix_with=mix_with, mix_from=mix_from,
                                      grid=grid, batch_size=batch_size, device=device, first_index=start,
                                      overwrite=overwrite, runtime=runtime, provider=provider,
                                      assignments=assignments, progress=bar)

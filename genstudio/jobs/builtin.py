@@ -9,8 +9,8 @@ train:           backend, data, out (required); steps | epochs; resolution; batc
                  checkpoint_every, keep_checkpoints, sample_every, sample_count, ema_decay, grad_clip, amp,
                  log_every, deterministic (as genstudio.training.fit). A retried train job continues from the
                  last checkpoint in `out` (params["resume"] is set by the queue).
-generate:        model, out, count (required); seed, label, truncation, grid, batch_size, device, first_index,
-                 overwrite (as genstudio.generate_folder.generate_to_folder).
+generate:        model, out, count (required); seed, label, truncation, truncation_cutoff, mix_with, mix_from,
+                 grid, batch_size, device, first_index, overwrite (as genstudio.generate_folder.generate_to_folder).
 plugin-install:  requirement (required); target, upgrade, no_build_isolation (as `genstudio plugins install`).
 stylize-folder:  model (a model folder or backend id), inputs (list of files/folders), out (required); style,
                  strength, preserve_color, set, device, runtime, provider, recursive, pattern, fmt, quality,
@@ -36,7 +36,7 @@ TRAIN_PARAMS = {"backend", "data", "out", "steps", "epochs", "resolution", "batc
 FIT_OPTIONS = {"checkpoint_every", "keep_checkpoints", "sample_every", "sample_count", "ema_decay", "grad_clip", "amp",
                "log_every", "deterministic"}
 GENERATE_OPTIONS = {"seed", "label", "truncation", "grid", "batch_size", "device", "first_index", "overwrite",
-                    "runtime", "provider", "config"}
+                    "runtime", "provider", "config", "truncation_cutoff", "mix_with", "mix_from"}
 STYLIZE_PARAMS = {"model", "inputs", "out", "style", "direction", "strength", "preserve_color", "set", "device",
                   "runtime", "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile",
                   "overlap", "workers", "report_file", "resume"}
