@@ -19,6 +19,8 @@ GENERATORS = {  # backend -> tiny settings (None: a backend that needs no traini
     "dcgan": {"resolution": 32, "channels": 1, "ngf": 4, "ndf": 4, "latent_dim": 4},
     "cgan": {"resolution": 32, "channels": 3, "ngf": 4, "ndf": 4, "latent_dim": 4, "num_classes": 3},
     "progan": {"resolution": 16, "channels": 3, "ngf": 8, "ndf": 8, "latent_dim": 4},
+    "stylegan2": {"resolution": 8, "channels": 3, "latent_dim": 4, "w_dim": 4, "channel_base": 32, "channel_max": 4,
+                  "mapping_layers": 2},
     "vae": {"resolution": 32, "channels": 1, "width": 4, "latent_dim": 4},
     "cvae": {"resolution": 32, "channels": 3, "width": 4, "latent_dim": 4, "num_classes": 3},
     "shapes": None,
