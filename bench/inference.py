@@ -105,7 +105,8 @@ with tempfile.TemporaryDirectory() as tmp:
     before = peak_rss_mb()
     items, _ = collect([source], Path(tmp) / "out")
     started = time.perf_counter()
-    processor = Processor("tiled", run, lambda item, digest: {"input_sha256": digest})
+    from genstudio.batch.torch_edge import on_tensors
+    processor = Processor("tiled", on_tensors(run), lambda item, digest: {"input_sha256": digest})
     summary = run_batch(items, processor, Path(tmp) / "out", tile=512, overlap=32, workers=1)
     print(json.dumps({"side": side, "network": net_kind, "written": summary.written, "failed": summary.failed,
                       "seconds": round(time.perf_counter() - started, 1),

@@ -11,6 +11,10 @@ Guarantees:
   (`.genstudio-batch.jsonl` in --out, one line per finished file) says what is done, and an output whose stored
   provenance matches the planned one is up to date even without the journal;
 - nothing is written outside --out (see `genstudio.batch.inputs`).
+
+The pipeline is numpy and Pillow only: a processor takes and returns arrays, so a run on onnxruntime never
+imports torch. A torch processor converts at its own edge (`genstudio.batch.torch_edge.on_tensors`); a torch
+tensor it returns anyway is converted here, without importing torch.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -29,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from genstudio.batch.inputs import Item, output_path
-from genstudio.batch.tiles import run_tiled
+from genstudio.batch.tiles import as_array, run_tiled
 from genstudio.batch.writer import up_to_date, write_result
 from genstudio.data import BadFile, open_image
 from genstudio.errors import Cancelled, ImageDecodeError, PluginError, UserError
@@ -45,10 +49,12 @@ JOURNAL = ".genstudio-batch.jsonl"
 
 @dataclass
 class Processor:
-    """What the batch runs: a network over N x 3 x H x W images in [0, 1] and the provenance of its outputs."""
+    """What the batch runs: a network over N x 3 x H x W float32 arrays in [0, 1] and the provenance of its
+    outputs. `run` returns N x C x H' x W' (values outside [0, 1] are clipped); a numpy array, or anything
+    `as_array` takes (a torch tensor)."""
 
     name: str  # for progress: "Stylizing with fast-style"
-    run: Callable[[torch.Tensor], torch.Tensor]  # N x 3 x H x W -> N x C x H' x W' in [0, 1]
+    run: Callable[[np.ndarray], Any]  # N x 3 x H x W float32 -> N x C x H' x W' in [0, 1]
     record: Callable[[Item, str], dict[str, Any]]  # (item, input sha256) -> provenance without time
     max_batch: int = 8  # images of equal size run together up to this many
     tileable: bool = True  # fully convolutional and size-preserving: large inputs may be tiled
@@ -306,13 +312,11 @@ def _run_group(group: list[_Prepared], processor: Processor, submit, fail) -> in
     stacked = np.stack([p.pixels for p in group])  # N x H x W x 3 uint8
     # one pass to N x 3 x H x W float32 in [0, 1] (a division, so the same values as torch's .float() / 255)
     n, h, w, c = stacked.shape
-    planar = np.empty((n, c, h, w), dtype=np.float32)
-    batch = torch.from_numpy(np.divide(stacked.transpose(0, 3, 1, 2), np.float32(255), out=planar))
+    batch = np.empty((n, c, h, w), dtype=np.float32)
+    np.divide(stacked.transpose(0, 3, 1, 2), np.float32(255), out=batch)
     failed = False
     try:
-        with torch.no_grad():
-            results = processor.run(batch).clamp_(0, 1)
-        pixels = results.mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+        pixels = to_pixels(as_array(processor.run(batch)))
         if len(pixels) != len(group):
             raise ValueError(f"returned {len(pixels)} images for a batch of {len(group)}")
     except Cancelled:
@@ -322,7 +326,7 @@ def _run_group(group: list[_Prepared], processor: Processor, submit, fail) -> in
         if len(group) == 1:
             fail(group[0], *_failure(exc, processor))
     if failed:  # here the exception, and the frames its traceback held on to, are gone
-        del batch, planar, stacked
+        del batch, stacked
         _release_cuda_cache()  # after an out-of-memory error the next attempt needs what the cache holds
         # one bad image (or a batch too large for memory) should not sink its batch-mates: retry one by one
         return sum(_run_group([p], processor, submit, fail) for p in group) if len(group) > 1 else 0
@@ -331,16 +335,34 @@ def _run_group(group: list[_Prepared], processor: Processor, submit, fail) -> in
     return len(group)
 
 
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    """N x C x H x W float in [0, 1] -> N x H x W x C uint8: clipped, scaled and rounded half to even in float32,
+    the same steps (and so the same pixels) as torch's clamp_(0, 1).mul_(255).round_()."""
+    if images.ndim != 4:
+        raise ValueError(f"returned an array of shape {images.shape}, not N x C x H x W")
+    values = np.clip(images, 0, 1, dtype=np.float32)
+    np.multiply(values, np.float32(255), out=values)
+    np.rint(values, out=values)
+    return np.ascontiguousarray(values.astype(np.uint8).transpose(0, 2, 3, 1))
+
+
 def out_of_memory(exc: BaseException) -> bool:
-    """MemoryError, torch.cuda.OutOfMemoryError, or a RuntimeError saying "out of memory" (MPS, older CUDA)."""
-    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+    """MemoryError, torch.cuda.OutOfMemoryError, or a RuntimeError saying "out of memory" (MPS, older CUDA,
+    onnxruntime's allocators). torch is consulted only when something already imported it."""
+    if isinstance(exc, MemoryError):
+        return True
+    torch = sys.modules.get("torch")
+    cuda_oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if cuda_oom is not None and isinstance(exc, cuda_oom):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 def _release_cuda_cache() -> None:
-    """Hand cached blocks back after an out-of-memory error, so the next (smaller) attempt can have them."""
-    if torch.cuda.is_initialized():
+    """Hand cached blocks back after an out-of-memory error, so the next (smaller) attempt can have them. Only
+    where torch already runs: an onnxruntime batch never imports it."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
         with contextlib.suppress(RuntimeError):  # a broken CUDA context: the next attempt reports it
             torch.cuda.empty_cache()
 

@@ -5,16 +5,27 @@ falling linearly toward its edges where a neighbour overlaps, and 0 right at tho
 normalised by their sum, so the result is a smooth partition of unity: no visible seams, and memory bounded by
 one tile plus the output. The weight sum is separable too (a product of two 1-D sums), so no full-size weight
 map is ever allocated.
+
+Tiles go to `process` as 1 x C x h x w float32 arrays in [0, 1] (numpy: no torch here; a torch network is
+wrapped at its edge, `genstudio.batch.torch_edge.on_tensors`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-import torch
 
-Process = Callable[[torch.Tensor], torch.Tensor]  # 1 x C x h x w in [0, 1] -> 1 x C' x h x w
+Process = Callable[[np.ndarray], Any]  # 1 x C x h x w float32 in [0, 1] -> 1 x C' x h x w (see as_array)
+
+
+def as_array(result: Any) -> np.ndarray:
+    """A processor's result as a float32 numpy array. A torch tensor (a processor that forgot its edge) is
+    converted through its own methods, so this module never imports torch."""
+    if hasattr(result, "detach"):
+        result = result.detach().to("cpu").float().numpy()
+    return np.asarray(result, dtype=np.float32)
 
 
 def starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -80,9 +91,8 @@ def run_tiled(
 
                 raise Cancelled("tiled processing")
             patch = image[y:y + tile, x:x + tile]
-            tensor = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None].float().div_(255).contiguous()
-            with torch.no_grad():
-                result = process(tensor)[0].clamp_(0, 1).permute(1, 2, 0).numpy()  # h x w x C'
+            planar = np.divide(patch.transpose(2, 0, 1)[None], np.float32(255), dtype=np.float32)  # 1 x C x h x w
+            result = np.clip(as_array(process(np.ascontiguousarray(planar)))[0], 0, 1).transpose(1, 2, 0)
             if result.shape[:2] != patch.shape[:2]:
                 raise ValueError(f"the network changed a tile's size from {patch.shape[:2]} to {result.shape[:2]}; "
                                  "tiling needs a size-preserving network")

@@ -118,11 +118,11 @@ def test_a_plugin_returning_garbage_costs_its_files(tmp_path):
     root = reds(tmp_path / "in", count=2)
     processor = invert_processor(max_batch=1)
     processor.owner = OWNER
-    processor.run = lambda batch: None  # breaks the contract: no tensor
+    processor.run = lambda batch: None  # breaks the contract: no N x C x H x W images
     summary = run(root, tmp_path / "out", processor)
     assert summary.written == 0 and len(summary.failed) == 2
-    assert all(f["reason"].startswith("plugin genstudio_style (backend gatys) failed: AttributeError")
-               for f in summary.failed)
+    assert all(f["reason"].startswith("plugin genstudio_style (backend gatys) failed: ValueError: returned an array "
+                                      "of shape ()") for f in summary.failed)
 
 
 def test_user_error_keeps_its_own_line_and_no_traceback(tmp_path):
