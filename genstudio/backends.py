@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # annotations only: importing this module must not import tor
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _LOADER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_BUNDLED = re.compile(r"^[A-Za-z_][\w.]*:[^\\:]+$")  # package:relative/path (no .. parts, see WeightsRef)
 
 
 class BackendKind(str, Enum):
@@ -44,19 +45,34 @@ class BackendKind(str, Enum):
 
 @dataclass(frozen=True)
 class WeightsRef:
-    """A pretrained network a backend needs and cannot train itself (VGG19 for style losses, ...)."""
+    """A pretrained file a backend needs and cannot train itself (VGG19 for style losses, an ONNX graph, ...).
 
-    name: str  # e.g. "vgg19"
-    filename: str  # the file expected in the torch hub cache, e.g. "vgg19-dcbb9e9d.pth"
+    Found by `genstudio.weights.find_weights`, in order: a path given by the caller, the setting, the model folder
+    (for a model folder of the backend), the plugin's package data (`bundled`), the torch hub cache. Never
+    downloaded; a missing file is one line naming it and where it was looked for."""
+
+    name: str  # e.g. "vgg19"; unique among a backend's refs
+    filename: str  # the file expected in the torch hub cache and the model folder, e.g. "vgg19-dcbb9e9d.pth"
     sha256_prefix: str = ""  # the hash prefix torchvision puts in the file name, when there is one
     setting: str = ""  # the settings key / CLI option that points elsewhere, e.g. "weights.vgg19"
+    sha256: str = ""  # the file's full sha256 (64 hex digits): checked whenever the file is used
+    bundled: str = ""  # "package:path/inside/it": the file ships as the plugin's package data
+
+    def __post_init__(self) -> None:
+        if self.sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", self.sha256):
+            raise ValueError(f"WeightsRef {self.name!r}: sha256 must be 64 hex digits, got {self.sha256!r}")
+        inside = self.bundled.partition(":")[2]
+        if self.bundled and (not _BUNDLED.match(self.bundled) or inside.startswith("/") or ".." in inside.split("/")):
+            raise ValueError(f"WeightsRef {self.name!r}: bundled must look like 'package:path/to/file', "
+                             f"got {self.bundled!r}")
 
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "filename": self.filename, "sha256_prefix": self.sha256_prefix,
-                "setting": self.setting}
+                "setting": self.setting, "sha256": self.sha256, "bundled": self.bundled}
 
 
 TRUNCATION_CHOICES = ("prior", "own", "none")
+RUNTIME_CHOICES = ("torch", "onnx")
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class Capabilities:
     tile_safe: bool = True  # image-to-image: fully convolutional, so large images may be processed in tiles
     reports_progress: bool = False  # the module's stylize/translate takes progress= and abort= (long optimisations)
     pretrained_weights: tuple[WeightsRef, ...] = ()  # networks that must be present to run or train
+    runtime: str = "torch"  # "torch": build(config) -> module; "onnx": ONNX graphs only (onnx_graph), no torch
     conditional: bool = False  # a view of the inputs: takes a class label
     needs_style_image: bool = False  # a view of the inputs: takes a style image
 
@@ -88,6 +105,24 @@ class Capabilities:
         if self.truncation not in TRUNCATION_CHOICES:
             raise ValueError(f"Capabilities.truncation must be one of {', '.join(TRUNCATION_CHOICES)}, "
                              f"got {self.truncation!r}")
+        if self.runtime not in RUNTIME_CHOICES:
+            raise ValueError(f"Capabilities.runtime must be one of {', '.join(RUNTIME_CHOICES)}, got {self.runtime!r}")
+        object.__setattr__(self, "pretrained_weights", tuple(self.pretrained_weights))
+        if self.runtime == "onnx":
+            from genstudio.capabilities import TORCH_ONLY
+
+            torch_only = [name for name in TORCH_ONLY if getattr(self, name)]
+            if self.truncation == "own":
+                torch_only.append("truncation='own'")
+            if torch_only:
+                raise ValueError(f"an ONNX-only backend (runtime='onnx') has no torch module, so it cannot declare "
+                                 f"{', '.join(torch_only)}")
+            if not self.pretrained_weights:
+                raise ValueError("an ONNX-only backend (runtime='onnx') must name its graph files in "
+                                 "pretrained_weights")
+        names = [ref.name for ref in self.pretrained_weights]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pretrained_weights names must be unique, got {names}")
 
     def to_dict(self) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -118,6 +153,9 @@ class BackendSpec:
         if not _LOADER.match(self.loader):
             raise ValueError(f"backend {self.id!r}: loader must look like 'package.module:attr', got {self.loader!r}")
         object.__setattr__(self, "inputs", _reconcile_inputs(self))
+        if self.capabilities.runtime == "onnx" and self.kind not in IMAGE_KINDS:
+            raise ValueError(f"backend {self.id!r}: an ONNX-only backend (runtime='onnx') must be a stylizer or "
+                             f"translator, not a {self.kind.value}")
         caps = self.capabilities
         object.__setattr__(self, "capabilities", replace(
             caps, conditional=self.input(InputKind.LABEL) is not None,
@@ -199,7 +237,9 @@ def _reconcile_inputs(spec: BackendSpec) -> tuple[InputSpec, ...]:
 
 @runtime_checkable
 class BackendImpl(Protocol):
-    """The object a BackendSpec's loader names (usually a module or a class).
+    """The object a BackendSpec's loader names (usually a module or a class). An ONNX-only backend
+    (`Capabilities(runtime="onnx")`) has no `build`: its loader names an object with `onnx_graph(config)`
+    (`genstudio.capabilities.OnnxGraphs`).
 
     `build(config)` returns the backend's torch module in its initial state for a validated config (the
     schema's `resolve` output). Model loading builds it, checks the saved tensors against its state_dict
@@ -277,6 +317,8 @@ def declared(spec: BackendSpec, name: str) -> bool:
     """Whether the backend declared capability `name` (a row of genstudio.capabilities.CAPABILITIES)."""
     if name == "truncation":
         return spec.capabilities.truncation == "own"
+    if name == "runtime":
+        return spec.capabilities.runtime == "onnx"
     return bool(getattr(spec.capabilities, name))
 
 

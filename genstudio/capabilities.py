@@ -36,6 +36,22 @@ class Trainable(Protocol):
 
 
 @runtime_checkable
+class OnnxGraphs(Protocol):
+    """`runtime="onnx"`: the backend is ONNX graphs run by onnxruntime; it has no torch module and no `build`.
+
+    onnx_graph(config) -> str: the name of the `WeightsRef` (one of `pretrained_weights`) whose graph runs for this
+    validated config. The graph files are found like every pretrained file (`genstudio.weights.find_weights`:
+    a given path, the setting, the model folder, the plugin's package data, the torch hub cache) and checked
+    against their sha256; provenance records the sha256 of every file that runs. The graph takes the image
+    input's `graph_input` (`content`: N x 3 x H x W float32 in [0, 1]) and each declared choice or direction
+    input's (`genstudio.inputs.choice_feed`), and `alpha` (float32, shape 1: the strength) when it lists one;
+    its first output is N x 3 x H x W in [0, 1]. Image kinds only (stylizer, translator); the loader's module must
+    not import torch."""
+
+    def onnx_graph(self, config: dict[str, Any]) -> str: ...
+
+
+@runtime_checkable
 class RecordsExtra(Protocol):
     """`records_extra`: model_extra(config) -> dict, merged into model.json's `extra` when training finishes.
 
@@ -163,4 +179,10 @@ CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
     Capability("tile_safe", "declared", None,
                "fully convolutional: an image may be processed in overlapping tiles"),
     Capability("pretrained_weights", "declared", None, "WeightsRef of each network it needs and cannot train"),
+    Capability("runtime", "impl", OnnxGraphs,
+               "'torch' (build(config) -> module) or 'onnx' (onnx_graph(config) -> the WeightsRef name to run)"),
 )}
+
+# What an ONNX-only backend (runtime "onnx") cannot declare: each needs a torch module.
+TORCH_ONLY = ("trainable", "exportable", "export_recipe", "records_extra", "likelihood", "prepares_style",
+              "postprocesses", "class_names", "reports_progress")

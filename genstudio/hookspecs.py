@@ -9,6 +9,7 @@ Rules for every hook:
   or other heavy modules. Heavy code goes behind `BackendSpec.loader` and is imported on first use.
 - A hook that raises marks its plugin as failed: the plugin is unregistered and its error is shown in
   ``genstudio plugins list``; genstudio and every other plugin keep working.
+- A plugin built for another contract (``GENSTUDIO_CONTRACT``, see `CONTRACT_VERSION`) is listed as failed too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
     from genstudio.operations.registry import Operation
 
 hookspec = pluggy.HookspecMarker("genstudio")
+
+# The version of the plugin contract: these hooks, the descriptors they return (`BackendSpec`, `Capabilities`,
+# `InputSpec`, `WeightsRef`, `Operation`) and what a loaded backend must provide (genstudio.backends,
+# genstudio.capabilities). MAJOR changes when something a plugin relies on changes or goes; MINOR when something is
+# added. A plugin module says which contract it is built for with a module attribute, `GENSTUDIO_CONTRACT = "1.1"`:
+# it loads when the major versions are equal and its minor is at most this one's; otherwise it is listed as failed
+# with one line saying which version it needs. A plugin that says nothing is taken to be built for 1.0.
+# 1.0: register_backends, register_operations, upgrade_model_config; torch backends; declared inputs/capabilities.
+# 1.1: ONNX-only backends (Capabilities.runtime="onnx", onnx_graph), choice inputs (InputKind.CHOICE, blend),
+#      WeightsRef.sha256 and .bundled, GENSTUDIO_CONTRACT itself.
+CONTRACT_VERSION = "1.1"
+CONTRACT_ATTRIBUTE = "GENSTUDIO_CONTRACT"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -224,7 +224,34 @@ def _add_unless_disabled(registry: PluginRegistry, record: PluginRecord, disable
         return
     if record.version in ("?", "0") and getattr(plugin, "__version__", None):
         record.version = str(plugin.__version__)
+    problem = contract_problem(plugin)
+    if problem:
+        record.status, record.error = "failed", problem
+        registry.add(record, None)
+        return
     registry.add(record, plugin)
+
+
+def _contract(text: str) -> tuple[int, int]:
+    major, _, minor = str(text).strip().partition(".")
+    return int(major), int(minor or 0)
+
+
+def contract_problem(plugin: object) -> str:
+    """One line when `plugin` is built for a plugin contract this genstudio does not provide, else ""."""
+    wanted = getattr(plugin, hookspecs.CONTRACT_ATTRIBUTE, None)
+    if wanted is None:
+        return ""
+    ours = _contract(hookspecs.CONTRACT_VERSION)
+    try:
+        theirs = _contract(str(wanted))
+    except ValueError:
+        return f"{hookspecs.CONTRACT_ATTRIBUTE} = {wanted!r} is not a contract version such as '1.1'"
+    if theirs[0] == ours[0] and theirs[1] <= ours[1]:
+        return ""
+    needed = f"needs genstudio plugin contract {theirs[0]}.{theirs[1]}; this genstudio provides " \
+             f"{hookspecs.CONTRACT_VERSION}"
+    return needed + (" (upgrade genstudio)" if theirs > ours else " (the plugin is too old for it: upgrade the plugin)")
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
