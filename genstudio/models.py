@@ -183,24 +183,9 @@ def load_model(
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from genstudio.plugins import get_registry
-
     folder = Path(folder)
-    card = read_card(folder)
-    registry = registry or get_registry()
-    try:
-        spec = registry.backend(card.backend)
-    except UserError as exc:
-        raise ModelFileError(
-            f"{folder} needs backend {card.backend!r} from plugin {card.plugin} {card.plugin_version}, "
-            f"which is not available ({exc})"
-        ) from None
-    config = _upgrade_config(registry, card)
-    try:
-        config = spec.schema.resolve(config)
-    except UserError as exc:
-        raise ModelFileError(f"{folder / CARD_FILE}: config does not fit backend {spec.id!r}: {exc}") from None
-    card.config = config
+    card, spec = read_checked_card(folder, registry)
+    config = card.config
 
     weights_path = folder / WEIGHTS_FILE
     if not weights_path.is_file():
@@ -221,6 +206,30 @@ def load_model(
     check_model_kind(spec, module)
     module.to(device).eval()
     return LoadedModel(folder, card, spec, module)
+
+
+def read_checked_card(folder: str | Path, registry: PluginRegistry | None = None) -> tuple[ModelCard, BackendSpec]:
+    """model.json with its backend installed and its config upgraded and validated (card.config is the result); no
+    weights are read and torch is not imported. What `load_model` starts with, and all an ONNX model needs."""
+    from genstudio.plugins import get_registry
+
+    folder = Path(folder)
+    card = read_card(folder)
+    registry = registry or get_registry()
+    try:
+        spec = registry.backend(card.backend)
+    except UserError as exc:
+        raise ModelFileError(
+            f"{folder} needs backend {card.backend!r} from plugin {card.plugin} {card.plugin_version}, "
+            f"which is not available ({exc})"
+        ) from None
+    config = _upgrade_config(registry, card)
+    try:
+        config = spec.schema.resolve(config)
+    except UserError as exc:
+        raise ModelFileError(f"{folder / CARD_FILE}: config does not fit backend {spec.id!r}: {exc}") from None
+    card.config = config
+    return card, spec
 
 
 def _upgrade_config(registry: PluginRegistry, card: ModelCard) -> dict[str, Any]:
@@ -262,6 +271,59 @@ class Opened:
     def what(self) -> str:
         """For messages: the folder, or "backend 'id'"."""
         return str(self.loaded.folder) if self.loaded is not None else f"backend {self.spec.id!r}"
+
+
+@dataclass
+class Target:
+    """What the user named (`resolve_target`), checked but not loaded: no weights read, no torch."""
+
+    spec: BackendSpec
+    folder: Path | None  # the model folder, or None for a backend id
+    card: ModelCard | None  # model.json, its config upgraded and validated; None for a backend id
+    settings: dict[str, Any]  # the config it runs with
+
+    @property
+    def what(self) -> str:
+        """For messages: the folder, or "backend 'id'"."""
+        return str(self.folder) if self.folder is not None else f"backend {self.spec.id!r}"
+
+
+def is_folder_target(target: str | Path) -> bool:
+    """Whether what the user named is meant as a model folder (anything that looks like a path) or a backend id."""
+    text = str(target)
+    return Path(text).is_dir() or "/" in text or "\\" in text or text.startswith(".")
+
+
+def resolve_target(
+    target: str | Path,  # a model folder, or the id of a backend that needs no training
+    kinds: tuple[Any, ...],  # the BackendKinds the operation accepts
+    what: str,  # what the operation needs, for the error: "a stylizer or translator"
+    *,
+    config: dict[str, Any] | None = None,  # a backend id's settings as a mapping
+    assignments: list[str] | tuple[str, ...] = (),  # --set key=value for a backend id, over `config`
+) -> Target:
+    """The checks of `open_model_or_backend` without building anything: the folder's card and backend, or the
+    backend id's kind and settings. An operation that runs an ONNX graph needs no more than this."""
+    from genstudio.plugins import get_registry
+
+    if is_folder_target(target):
+        if config or assignments:
+            raise UserError("--set applies to backend ids (e.g. gatys, shapes); a trained model folder's settings "
+                            "are fixed")
+        card, spec = read_checked_card(target)
+        resolved = Target(spec, Path(str(target)), card, dict(card.config))
+    else:
+        spec = get_registry().backend(str(target))
+        if spec.kind not in kinds:
+            raise UserError(f"backend {spec.id!r} is a {spec.kind.value}, not {what}")
+        if spec.capabilities.trainable:
+            raise UserError(f"backend {spec.id!r} needs a trained model folder: train one with `genstudio train "
+                            f"{spec.id}`")
+        settings = spec.schema.resolve({**(config or {}), **spec.schema.parse_assignments(list(assignments))})
+        resolved = Target(spec, None, None, settings)
+    if resolved.spec.kind not in kinds:
+        raise UserError(f"{resolved.what} is a {resolved.spec.kind.value} ({resolved.spec.id}), not {what}")
+    return resolved
 
 
 def open_model_or_backend(

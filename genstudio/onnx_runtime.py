@@ -8,11 +8,17 @@ on the CPU is an error; under `auto` it is noted on the session (`fell_back`) an
 
 ONNX files may keep large tensors in external data files; every such path must stay inside the model's folder
 (`check_external_data`), so a crafted model cannot make onnxruntime read files elsewhere.
+
+Nothing here imports torch: whether a CUDA device is usable is asked of torch only when something already
+imported it, else of the CUDA driver itself, so an ONNX model runs in a process that never loads torch.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,13 +48,35 @@ def _ort():
 
 
 def _cuda_usable() -> bool:
-    """A CUDA device torch can see: onnxruntime's own list says nothing about the hardware."""
-    try:
-        import torch
+    """A CUDA device is there to use: onnxruntime's own list says nothing about the hardware. Asked of torch when
+    it is already loaded (it may have narrowed the devices), else of the CUDA driver: never imports torch."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            return bool(torch.cuda.is_available())
+        except Exception:  # a broken torch: let onnxruntime try
+            return True
+    return _driver_device_count() > 0
 
-        return bool(torch.cuda.is_available())
-    except Exception:  # torch missing or broken: let onnxruntime try
-        return True
+
+@functools.lru_cache(maxsize=1)
+def _driver_device_count() -> int:
+    """CUDA devices the driver reports (cuInit + cuDeviceGetCount through ctypes); 0 without a driver or device.
+    Honours CUDA_VISIBLE_DEVICES, as the driver does."""
+    names = ("nvcuda.dll",) if os.name == "nt" else ("libcuda.so.1", "libcuda.so", "libcuda.dylib")
+    for name in names:
+        try:
+            driver = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        try:
+            if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return 0
+        except (AttributeError, OSError):
+            return 0
+        return int(count.value)
+    return 0
 
 
 def requested_providers(choice: str = "auto") -> list[str]:
@@ -60,7 +88,7 @@ def requested_providers(choice: str = "auto") -> list[str]:
     if choice == "cpu":
         return ["CPUExecutionProvider"]
     if choice == "auto":
-        wanted = ["CUDAExecutionProvider"] if _cuda_usable() else []
+        wanted = ["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available and _cuda_usable() else []
     else:
         name = _PROVIDER_NAMES[choice]
         if name not in available:
@@ -73,10 +101,14 @@ def requested_providers(choice: str = "auto") -> list[str]:
 
 
 def check_external_data(path: str | os.PathLike[str]) -> None:
-    """UserError when a tensor of the ONNX file at `path` points at external data outside the file's folder."""
+    """UserError when a tensor of the ONNX file at `path` points at external data outside the file's folder.
+    A file that does not hold the bytes "location" (the key every external-data entry has) names no external
+    data at all, and is passed without parsing it (the onnx package costs a start-up its parse does not need)."""
+    path = Path(path)
+    if not _mentions(path, b"location"):
+        return
     import onnx
 
-    path = Path(path)
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf decode errors have many types
@@ -90,6 +122,20 @@ def check_external_data(path: str | os.PathLike[str]) -> None:
         if os.path.isabs(location) or not target.is_relative_to(root):
             raise UserError(f"{path}: tensor {tensor.name!r} reads external data from {location!r}, outside the "
                             "model folder; refusing to load it")
+
+
+def _mentions(path: Path, needle: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether the file holds `needle` (read in chunks that overlap by its length)."""
+    try:
+        with open(path, "rb") as handle:
+            tail = b""
+            while block := handle.read(chunk):
+                if needle in tail + block:
+                    return True
+                tail = block[-len(needle):]
+    except OSError:
+        return True  # unreadable: let the parse say why
+    return False
 
 
 def _all_initializers(graph):

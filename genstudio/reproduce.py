@@ -143,6 +143,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_STYLIZE_PARAMETERS = ("strength", "preserve_color", "direction", "config")  # the rest are choice inputs
+
+
 def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
                        style: str | None = None, progress: Any = None) -> tuple[Any, dict[str, Any]]:
 
@@ -158,11 +161,13 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
     if not target:
         raise UserError("the image does not say which model or backend made it; pass --model")
     runtime = record.get("runtime", "torch")
+    # the declared choice inputs' values (a multi-style network's style) are recorded among the parameters
+    choices = {key: value for key, value in params.items() if key not in _STYLIZE_PARAMETERS}
     # The pipeline itself, on this one file, into a scratch folder beside --out (nothing is written elsewhere);
     # PNG there whatever the original's format: the pixels before any lossy encoding come back exactly.
     with _scratch_folder(out.parent) as scratch:
         summary = stylize_folder(
-            str(target), [content], scratch, style=style_path, direction=params.get("direction"),
+            str(target), [content], scratch, style=style_path, direction=params.get("direction"), choices=choices,
             strength=None if "strength" not in params else float(params["strength"]),
             preserve_color=None if "preserve_color" not in params else bool(params["preserve_color"]),
             config=None if Path(str(target)).is_dir() else params.get("config"),
