@@ -69,6 +69,13 @@ def install(
         backends = ", ".join(plugin["backends"]) or "none"
         console.print(f"added plugin [bold]{shown(plugin['name'])}[/] {shown(plugin['version'])}: backends "
                       f"{shown(backends)}", highlight=False)
+    for plugin in result.upgraded_plugins:
+        console.print(f"upgraded {shown(plugin['name'])} {shown(plugin['from'])} -> {shown(plugin['to'])}",
+                      highlight=False)
+    for plugin in result.reinstalled_plugins:
+        console.print(f"reinstalled {shown(plugin['name'])} {shown(plugin['version'])}", highlight=False)
+    if result.added_backends and not result.added_plugins:
+        console.print(f"new backends: {shown(', '.join(result.added_backends))}", highlight=False)
 
 
 def _print_log(event: Event) -> None:

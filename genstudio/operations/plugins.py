@@ -2,12 +2,15 @@
 
 `install_plugin` is what `genstudio plugins install`, the plugin-install job and the app's plugin manager all run.
 pip runs out of process (with this interpreter, `sys.executable -m pip`); its output is streamed as log events;
-discovery then runs again in process, so the new plugin's backends are usable at once.
+discovery then runs again in process, so the new plugin's backends are usable at once. A plugin that was there
+already and that pip installed again is reported as upgraded ("upgraded NAME a -> b") or reinstalled, and its
+modules are imported afresh, so its new backends count too.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -31,11 +34,21 @@ class InstallResult:
     target: str | None = None  # the --target folder (absolute), None for the environment itself
     added_plugins: list[dict[str, Any]] = field(default_factory=list)  # PluginRecord.to_dict() of each new plugin
     added_backends: list[str] = field(default_factory=list)  # backend ids that were not there before, sorted
+    upgraded_plugins: list[dict[str, str]] = field(default_factory=list)  # {"name", "from", "to"}: a new version
+    reinstalled_plugins: list[dict[str, str]] = field(default_factory=list)  # {"name", "version"}: the same again
+
+    def summary_lines(self) -> list[str]:
+        """What happened, a line a plugin: "added NAME 1.0", "upgraded NAME 1.0 -> 1.1", "reinstalled NAME 1.0"."""
+        return ([f"added {p['name']} {p['version']}" for p in self.added_plugins]
+                + [f"upgraded {p['name']} {p['from']} -> {p['to']}" for p in self.upgraded_plugins]
+                + [f"reinstalled {p['name']} {p['version']}" for p in self.reinstalled_plugins])
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "added_plugins": [dict(plugin) for plugin in self.added_plugins],
             "added_backends": list(self.added_backends),
+            "upgraded_plugins": [dict(plugin) for plugin in self.upgraded_plugins],
+            "reinstalled_plugins": [dict(plugin) for plugin in self.reinstalled_plugins],
             "requirement": self.requirement,
             "target": self.target,
             "pip_exit_code": self.pip_exit_code,
@@ -122,6 +135,7 @@ def install_plugin(
 
     before = get_registry()
     known_plugins = {name for name, rec in before.plugins.items() if rec.status != "failed"}
+    known_versions = {name: before.plugins[name].version for name in known_plugins}
     known_backends = set(before.backends)
 
     command = pip_command(requirement, target=target_dir, upgrade=upgrade, no_build_isolation=no_build_isolation)
@@ -132,8 +146,12 @@ def install_plugin(
 
     if target_dir is not None and target_dir not in sys.path:
         sys.path.insert(0, target_dir)
+    installed = installed_distributions(lines)
+    again = [name for name in known_plugins if _distribution(before.plugins[name].location) in installed]
+    _forget_modules(before, again)  # their new code, not the modules this process imported before
     after = get_registry(refresh=True)
     added = [rec for name, rec in after.plugins.items() if name not in known_plugins]
+    again_records = [after.plugins[name] for name in again if name in after.plugins]
     result = InstallResult(
         requirement=requirement,
         command=command,
@@ -141,17 +159,55 @@ def install_plugin(
         target=target_dir,
         added_plugins=[rec.to_dict() for rec in added],
         added_backends=sorted(set(after.backends) - known_backends),
+        upgraded_plugins=[{"name": rec.name, "from": known_versions[rec.name], "to": rec.version}
+                          for rec in again_records if rec.version != known_versions[rec.name]],
+        reinstalled_plugins=[{"name": rec.name, "version": rec.version} for rec in again_records
+                             if rec.version == known_versions[rec.name]],
     )
-    failed = [rec for rec in added if rec.status == "failed"]
+    failed = [rec for rec in added + again_records if rec.status == "failed"]
     if failed:
         details = "; ".join(f"{rec.name}: {rec.error}" for rec in failed)
         raise UserError(f"pip installed {requirement!r}, but plugin(s) {', '.join(rec.name for rec in failed)} "
                         f"failed to load ({details}); see `genstudio plugins list --traceback`")
-    if not added:
+    if not added and not again_records:
         raise UserError(f"pip installed {requirement!r}, but no new genstudio plugin was found (does the package "
-                        "declare an entry point in the 'genstudio' group, or was it installed already?)")
-    reporter.finish(f"added {', '.join(rec.name for rec in added)}")
+                        "declare an entry point in the 'genstudio' group, or was it installed already? add "
+                        "--upgrade to replace an installed one)")
+    reporter.finish("; ".join(result.summary_lines()))
     return result
+
+
+def _normal(name: str) -> str:
+    """A distribution name compared the way pip does (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_distributions(lines: list[str]) -> set[str]:
+    """The distributions pip's output says it installed ("Successfully installed a-1.0 b-2.0"), normalised."""
+    names: set[str] = set()
+    for line in lines:
+        if line.strip().startswith("Successfully installed "):
+            for token in line.strip()[len("Successfully installed "):].split():
+                names.add(_normal(token.rsplit("-", 1)[0]))
+    return names
+
+
+def _distribution(location: str) -> str:
+    """The distribution of an entry-point plugin, from its record's location ("dist 1.0 (module)")."""
+    return _normal(location.split(" ", 1)[0]) if location else ""
+
+
+def _forget_modules(registry: Any, names: list[str]) -> None:
+    """Drop the modules of these plugins (their entry points' top-level packages) from sys.modules, so discovery
+    imports what pip just installed."""
+    for name in names:
+        record = registry.plugins[name]
+        match = re.search(r"\(([\w.]+)(?::[\w.]+)?\)$", record.location)
+        if record.source != "entry point" or not match:
+            continue
+        package = match.group(1).split(".")[0]
+        for module in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[module]
 
 
 def _run_pip(command: list[str], reporter: Progress) -> tuple[int, list[str]]:
