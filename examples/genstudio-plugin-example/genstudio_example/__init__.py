@@ -3,15 +3,39 @@
 genstudio imports this module whenever it lists plugins (at CLI and app start), so it must stay light: import
 only `genstudio` here, never torch. The hooks below describe what the plugin offers; the torch code lives in
 `genstudio_example.plasma` and is imported the first time the backend is used, through `BackendSpec.loader`.
+
+Two backends: `plasma`, a torch generator, and `tinystyle`, an ONNX-only stylizer whose graph ships as package
+data (built by `build_graphs.py`): it runs on onnxruntime, numpy and Pillow, and genstudio never imports torch for it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, hookimpl
+from genstudio import (
+    BackendKind,
+    BackendSpec,
+    Capabilities,
+    ConfigField,
+    ConfigSchema,
+    InputKind,
+    InputSpec,
+    WeightsRef,
+    hookimpl,
+)
 
-__version__ = "0.1.0"  # genstudio shows it, and passes the version a model was saved with to upgrade_model_config
+__version__ = "0.2.0"  # genstudio shows it, and passes the version a model was saved with to upgrade_model_config
+GENSTUDIO_CONTRACT = "1.1"  # the plugin contract it is built for: any genstudio with contract 1.x, x >= 1
+
+# The ONNX-only backend's graph: the file it ships, and the sha256 genstudio checks before running it (printed by
+# `python build_graphs.py`, which writes the file). A changed file fails the check in one line.
+TINYSTYLE_GRAPH = WeightsRef(
+    "tinystyle", "tinystyle.onnx",
+    sha256="a4ce481b0692e2003e04065b40335915ce3802c19fd58941c07e375544a70fe6",
+    bundled="genstudio_example:graphs/tinystyle.onnx",  # package data (see pyproject.toml)
+    setting="weights.tinystyle",  # `genstudio` settings may point elsewhere (a retrained graph, same inputs)
+)
+TINYSTYLE_STYLES = ("ember", "glacier", "moss", "dusk")  # the graph's built-in styles, in its order
 
 # The settings of the backend. They become `--set key=value` options in the CLI and a form in the app, and every
 # config is checked against them before `build` sees it, so `build` can trust its input.
@@ -39,7 +63,22 @@ def register_backends() -> list[BackendSpec]:
             loader="genstudio_example.plasma:PlasmaBackend",  # "module:attr", imported on first use
             schema=PLASMA_SCHEMA,
             capabilities=Capabilities(trainable=False),
-        )
+        ),
+        BackendSpec(
+            id="tinystyle",
+            kind=BackendKind.STYLIZER,  # content image -> image
+            name="Tiny styles (ONNX)",
+            description=(
+                "A small multi-style network shipped as an ONNX graph: one scale and shift per channel and style "
+                "(Dumoulin et al. 2017), four built-in styles and any blend of them. Runs without torch."
+            ),
+            loader="genstudio_example.tinystyle:TinyStyle",  # light: says which graph runs, imports no torch
+            schema=ConfigSchema([ConfigField("strength", "float", 1.0, "Blend toward the content below 1.",
+                                             min=0.0, max=1.0)]),
+            capabilities=Capabilities(runtime="onnx", pretrained_weights=(TINYSTYLE_GRAPH,), tile_safe=True),
+            inputs=(InputSpec(InputKind.CHOICE, name="style", choices=TINYSTYLE_STYLES, blend=True,
+                              help="A built-in style by name or index, or a blend such as ember:0.5,moss:0.5."),),
+        ),
     ]
 
 

@@ -1,0 +1,106 @@
+"""Build step of the example plugin: writes the ONNX graph its `tinystyle` backend ships as package data.
+
+    python build_graphs.py          # writes genstudio_example/graphs/tinystyle.onnx and prints its sha256
+
+A real plugin exports a trained network here (`torch.onnx.export`, or the graph its authors publish). This one
+builds a small fixed network with `onnx.helper` and numpy, so it needs no download, no training and no torch,
+and writes the same bytes every time (fixed seed, fixed IR version and producer): the sha256 in
+`genstudio_example/__init__.py` is what genstudio checks before it runs the file.
+
+The network (N x 3 x H x W content in [0, 1], a weight per style -> N x 3 x H x W in [0, 1]):
+
+    content -> conv 3x3, 3 -> 8, ReLU                      # N x 8 x H x W features
+            -> x (style weights @ scales) + (style weights @ shifts)   # conditional instance-norm-like
+               (Dumoulin, Shlens & Kudlur 2017, "A learned representation for artistic style": one scale and
+               shift per channel and style; a blend of styles mixes them)
+            -> conv 3x3, 8 -> 3, + 4 * (content - 0.5) + the style's colour cast, sigmoid
+                                                     # N x 3 x H x W: the content still shows
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+STYLES = ("ember", "glacier", "moss", "dusk")
+FEATURES = 8
+OPSET = 17
+IR_VERSION = 8  # fixed, so the bytes do not change with the installed onnx version
+TARGET = Path(__file__).resolve().parent / "genstudio_example" / "graphs" / "tinystyle.onnx"
+
+# Per style: a colour cast the output leans toward (R, G, B), from which its scales and shifts are drawn.
+CASTS = {"ember": (1.0, 0.35, 0.05), "glacier": (0.2, 0.55, 1.0), "moss": (0.25, 0.8, 0.2), "dusk": (0.7, 0.3, 0.8)}
+
+
+def weights(seed: int = 0) -> dict[str, np.ndarray]:
+    """The network's tensors: seeded, so every build gives the same graph."""
+    rng = np.random.default_rng(seed)
+    conv1 = rng.normal(0, 0.3, (FEATURES, 3, 3, 3)).astype(np.float32)
+    conv2 = rng.normal(0, 0.15, (3, FEATURES, 3, 3)).astype(np.float32)
+    casts = np.array([CASTS[name] for name in STYLES], np.float32)  # styles x 3
+    scales = (1.0 + rng.normal(0, 0.4, (len(STYLES), FEATURES))).astype(np.float32)
+    shifts = (casts @ rng.normal(0, 0.5, (3, FEATURES))).astype(np.float32)  # styles x features
+    colours = (2.5 * (casts - 0.5)).astype(np.float32)  # styles x 3: the cast, added to the output's logits
+    return {"conv1.weight": conv1, "conv1.bias": np.zeros(FEATURES, np.float32), "conv2.weight": conv2,
+            "conv2.bias": np.zeros(3, np.float32), "style.scales": scales, "style.shifts": shifts,
+            "style.colours": colours}
+
+
+def build():
+    """The graph as an onnx ModelProto: inputs `content` (N x 3 x H x W) and `style` (one weight per style)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    tensors = weights()
+    initializers = [numpy_helper.from_array(value, name) for name, value in tensors.items()]
+    initializers += [numpy_helper.from_array(np.array([1, FEATURES, 1, 1], np.int64), "per_channel"),
+                     numpy_helper.from_array(np.array([1, 3, 1, 1], np.int64), "per_colour"),
+                     numpy_helper.from_array(np.array([4.0], np.float32), "content_gain"),
+                     numpy_helper.from_array(np.array([0.5], np.float32), "half")]
+    nodes = [
+        helper.make_node("Conv", ["content", "conv1.weight", "conv1.bias"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["features"]),
+        helper.make_node("Unsqueeze", ["style", "zero_axis"], ["style_row"]),  # 1 x styles
+        helper.make_node("MatMul", ["style_row", "style.scales"], ["scale_row"]),  # 1 x features
+        helper.make_node("MatMul", ["style_row", "style.shifts"], ["shift_row"]),
+        helper.make_node("Reshape", ["scale_row", "per_channel"], ["scale"]),  # 1 x features x 1 x 1
+        helper.make_node("Reshape", ["shift_row", "per_channel"], ["shift"]),
+        helper.make_node("Mul", ["features", "scale"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "shift"], ["styled_features"]),
+        helper.make_node("Conv", ["styled_features", "conv2.weight", "conv2.bias"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sub", ["content", "half"], ["centred"]),
+        helper.make_node("Mul", ["centred", "content_gain"], ["skip"]),
+        helper.make_node("MatMul", ["style_row", "style.colours"], ["colour_row"]),  # 1 x 3
+        helper.make_node("Reshape", ["colour_row", "per_colour"], ["colour"]),
+        helper.make_node("Add", ["c2", "skip"], ["mixed"]),
+        helper.make_node("Add", ["mixed", "colour"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], ["image"]),
+    ]
+    initializers.append(numpy_helper.from_array(np.array([0], np.int64), "zero_axis"))
+    graph = helper.make_graph(
+        nodes, "tinystyle",
+        [helper.make_tensor_value_info("content", TensorProto.FLOAT, ["batch", 3, "height", "width"]),
+         helper.make_tensor_value_info("style", TensorProto.FLOAT, [len(STYLES)])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="genstudio-plugin-example", producer_version="1")
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
+def write(target: Path = TARGET) -> str:
+    """Write the graph to `target`; returns its sha256."""
+    data = build().SerializeToString(deterministic=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else TARGET
+    print(f"{path}: sha256 {write(path)}")
