@@ -45,12 +45,23 @@ class Operation:
                             f"(e.g. --param {missing[0]}=...)")
         prepared = {**self.defaults, **params}
         for name in self.path_params:
-            if prepared.get(name) not in (None, ""):
+            if prepared.get(name) not in (None, "") and (name not in CHOICE_OR_PATH or _path_like(str(prepared[name]))):
                 prepared[name] = str(Path(str(prepared[name])).expanduser().resolve())
         return prepared
 
     def default_uses_gpu(self, params: dict[str, Any]) -> bool:
         return self.uses_gpu and str(params.get("device", "auto")) != "cpu"
+
+
+CHOICE_OR_PATH = ("style",)  # a style image's path, or a declared choice input named style (`style=mosaic`)
+
+
+def _path_like(value: str) -> bool:
+    """Whether a CHOICE_OR_PATH parameter's value is a path: an existing file or folder, or text with a separator,
+    a leading '.' or '~', or a suffix. A bare word that names nothing here stays as given (`mosaic`, `2`)."""
+    path = Path(value).expanduser()
+    return path.exists() or any(sep in value for sep in ("/", "\\")) or value.startswith((".", "~")) \
+        or bool(path.suffix)
 
 
 _B = "genstudio.jobs.builtin"
