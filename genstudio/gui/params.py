@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSlider,
     QSpinBox,
     QToolButton,
     QWidget,
@@ -134,8 +135,29 @@ class SchemaForm(QWidget):
         self.setToolTip(reason if read_only else "")
 
 
+def parse_seeds(text: str) -> list[int]:
+    """"1, 2, 5-7" -> [1, 2, 5, 6, 7]; a UserError (one line) for anything else."""
+    from genstudio.errors import UserError
+
+    seeds: list[int] = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high) if dash else int(low)
+        except ValueError:
+            raise UserError(f"seeds must be whole numbers or ranges like 3-6, got {part!r}") from None
+        if first < 0 or last < first or last - first > 63:
+            raise UserError(f"a seed range must go up from 0 and span at most 64 seeds, got {part!r}")
+        seeds.extend(range(first, last + 1))
+    return seeds
+
+
 class GenerationOptions(QWidget):
-    """Seed (lock / randomise), count, class label (conditional models) and truncation."""
+    """Seed (lock / randomise), count, class label (conditional models) and truncation (a slider and a number);
+    for style-based generators also the truncation cutoff and the style-mixing grid (row seeds x column seeds
+    and the crossover layer)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -169,8 +191,38 @@ class GenerationOptions(QWidget):
         self.truncation.setValue(1.0)
         self.truncation.setToolTip("Truncation ψ: 1 draws freely; lower values trade variety for typical images "
                                    "(latents pulled toward the mean).")
-        layout.addRow("Truncation", self.truncation)
+        self.truncation_slider = QSlider(Qt.Orientation.Horizontal)
+        self.truncation_slider.setRange(0, 100)  # ψ in hundredths
+        self.truncation_slider.setValue(100)
+        self.truncation_slider.setToolTip(self.truncation.toolTip())
+        self.truncation_slider.valueChanged.connect(lambda value: self.truncation.setValue(value / 100))
+        self.truncation.valueChanged.connect(lambda value: self.truncation_slider.setValue(round(value * 100)))
+        truncation_row = QHBoxLayout()
+        truncation_row.addWidget(self.truncation_slider, 1)
+        truncation_row.addWidget(self.truncation)
+        layout.addRow("Truncation", truncation_row)
+        self.cutoff = QSpinBox()  # style-based generators: truncate the coarse layers only
+        self.cutoff.setSpecialValueText("all layers")
+        self.cutoff.setToolTip("Truncate only the style layers below this one (the coarse features); "
+                               "'all layers' truncates every layer.")
+        self.cutoff_label = QLabel("Truncate below")
+        layout.addRow(self.cutoff_label, self.cutoff)
+        self.mixing = QCheckBox("style-mixing grid")
+        self.mixing.setToolTip("Generate a grid instead: each row seed's coarse styles with each column seed's "
+                               "styles from the crossover layer on (Karras et al. 2019, figure 3).")
+        self.row_seeds = QLineEdit("1, 2, 3")
+        self.row_seeds.setToolTip("Row seeds (image 0 of each): the coarse styles, e.g. 1, 2, 5-7.")
+        self.column_seeds = QLineEdit("10, 11, 12")
+        self.column_seeds.setToolTip("Column seeds (image 0 of each): the styles from the crossover layer on.")
+        self.crossover = QSpinBox()
+        self.crossover.setToolTip("The first style layer taken from the column seed: low = all but the coarsest "
+                                  "features, high = only the finest.")
+        self._style_rows = [(QLabel("Mixing"), self.mixing), (QLabel("Row seeds"), self.row_seeds),
+                            (QLabel("Column seeds"), self.column_seeds), (QLabel("Crossover layer"), self.crossover)]
+        for title, widget in self._style_rows:
+            layout.addRow(title, widget)
         self.set_classes([])
+        self.set_style_layers(0)
         self._rng = random.Random()
 
     def randomise(self) -> int:
@@ -195,9 +247,35 @@ class GenerationOptions(QWidget):
     def chosen_label(self) -> int | None:
         return self.label.currentData() if self.label.count() else None
 
+    def set_style_layers(self, count: int) -> None:
+        """Show the cutoff and mixing controls for a style-based generator with `count` style layers (0: hide)."""
+        self.style_layers = count
+        self.cutoff.setRange(0, max(0, count - 1))  # 0 ("all layers") .. count - 1
+        self.crossover.setRange(1, max(1, count - 1))
+        self.crossover.setValue(max(1, count // 2))
+        for widget in (self.cutoff_label, self.cutoff, *[w for row in self._style_rows for w in row]):
+            widget.setVisible(count > 0)
+        if not count:
+            self.mixing.setChecked(False)
+
+    def truncation_cutoff(self) -> int | None:
+        """The chosen cutoff, or None (every layer truncated; also for generators without style layers)."""
+        return self.cutoff.value() or None if self.style_layers else None
+
+    def mixing_request(self) -> dict[str, Any] | None:
+        """{row_seeds, column_seeds, layer} when the style-mixing grid is on, else None; UserError for bad seeds."""
+        from genstudio.errors import UserError
+
+        if not (self.style_layers and self.mixing.isChecked()):
+            return None
+        rows, columns = parse_seeds(self.row_seeds.text()), parse_seeds(self.column_seeds.text())
+        if not rows or not columns:
+            raise UserError("the style-mixing grid needs at least one row seed and one column seed")
+        return {"row_seeds": rows, "column_seeds": columns, "layer": self.crossover.value()}
+
     def options(self) -> dict[str, Any]:
         return {"seed": self.seed.value(), "count": self.count.value(), "label": self.chosen_label(),
-                "truncation": round(self.truncation.value(), 4)}
+                "truncation": round(self.truncation.value(), 4), "truncation_cutoff": self.truncation_cutoff()}
 
 
 class StyleOptions(QWidget):

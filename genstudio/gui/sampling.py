@@ -105,6 +105,11 @@ def class_names(source: Source) -> list[str]:
     return [str(sampler.label_name(i)) for i in range(sampler.num_classes)]
 
 
+def style_layers(source: Source) -> int:
+    """How many style layers a style-based source has (crossover layers are 1 .. n - 1); 0 for other sources."""
+    return _sampler(source).num_ws
+
+
 def generate(
     source: Source,
     *,
@@ -112,10 +117,13 @@ def generate(
     count: int,
     label: str | int | None = None,  # class name or number; None cycles through the classes
     truncation: float = 1.0,
+    truncation_cutoff: int | None = None,  # style-based sources: truncate the layers below this only
+    mixing: Any = None,  # style-based sources: genstudio.generation.Mixing (styles from another seed)
     abort: AbortCheck = never_abort,
 ) -> Iterator[Generated]:
     """Images 0..count-1 of `seed`, one at a time (so the canvas fills as they come); Cancelled on abort. The
-    pixels and records are those of `genstudio generate SOURCE --seed S --count N` (time aside)."""
+    pixels and records are those of `genstudio generate SOURCE --seed S --count N` (time aside), with
+    `--truncation-cutoff` and `--mix-with/--mix-from` when given."""
     from genstudio.provenance import to_uint8
 
     if count < 1:
@@ -123,13 +131,44 @@ def generate(
     sampler = _sampler(source, truncation)
     label_index = sampler.resolve_label(label)
     for sample in sampler.samples(seed, list(range(count)), label=label_index, truncation=truncation,
-                                  batch_size=8):
+                                  batch_size=8, truncation_cutoff=truncation_cutoff, mixing=mixing):
         if abort():
             raise Cancelled("generate")
         title = f"seed {seed} #{sample.index}"
         if sample.label is not None:
             title += f" · {sampler.label_name(sample.label)}"
-        yield Generated(to_uint8(sample.image), title, sampler.record(seed, sample.index, sample.label, truncation))
+        if mixing is not None:
+            title += f" · seed {mixing.seed} from layer {mixing.layer}"
+        yield Generated(to_uint8(sample.image), title, sampler.record(
+            seed, sample.index, sample.label, truncation, truncation_cutoff=truncation_cutoff, mixing=mixing))
+
+
+def mixing_grid(
+    source: Source,
+    *,
+    row_seeds: list[int],  # each row: image 0 of this seed gives the coarse styles (layers below `layer`)
+    column_seeds: list[int],  # each column: image 0 of this seed gives the styles from `layer` on
+    layer: int,  # the crossover layer, 1 .. num_ws - 1
+    label: str | int | None = None,
+    truncation: float = 1.0,
+    truncation_cutoff: int | None = None,
+    abort: AbortCheck = never_abort,
+) -> Iterator[Generated]:
+    """The style-mixing grid (Karras et al. 2019, figure 3), row by row: cell (r, c) is image 0 of row seed r with
+    the styles from `layer` on taken from column seed c, the image `genstudio generate SOURCE --seed r --count 1
+    --mix-with c --mix-from LAYER` makes (pixels and record), so each cell can be saved and reproduced."""
+    from genstudio.generation import Mixing
+
+    if not row_seeds or not column_seeds:
+        raise UserError("the style-mixing grid needs at least one row seed and one column seed")
+    sampler = _sampler(source, truncation)
+    sampler.check_style_options(truncation_cutoff, Mixing(column_seeds[0], layer))
+    for row in row_seeds:
+        for column in column_seeds:
+            mixing = Mixing(int(column), int(layer))
+            for item in generate(source, seed=int(row), count=1, label=label, truncation=truncation,
+                                 truncation_cutoff=truncation_cutoff, mixing=mixing, abort=abort):
+                yield Generated(item.pixels, f"seed {row} × seed {column} (from layer {layer})", item.record)
 
 
 def interpolate(

@@ -16,22 +16,26 @@ class RunsMixin:
     show_error, current_source, _generate_blocker, _update_actions."""
 
     def _load_classes(self) -> None:
-        """Class names of a conditional source, found off the GUI thread (it builds the model)."""
+        """Class names of a conditional source and the style layers of a style-based one, found off the GUI
+        thread (it builds the model)."""
         self.params.options.set_classes([])
+        self.params.options.set_style_layers(0)
         source = self.current_source()
-        if source is None or self._generate_blocker() or not self.selection[1].capabilities.conditional:
+        capabilities = self.selection[1].capabilities if source is not None else None
+        if source is None or self._generate_blocker() or not (capabilities.conditional or capabilities.style_mixing):
             return
-        from genstudio.gui.sampling import class_names
+        from genstudio.gui.sampling import class_names, style_layers
 
-        task = Task(lambda emit, abort: class_names(source))
-        task.signals.finished.connect(lambda names: self._set_classes(source, names))
+        task = Task(lambda emit, abort: (class_names(source), style_layers(source)))
+        task.signals.finished.connect(lambda found: self._set_classes(source, *found))
         task.signals.failed.connect(self.show_message)
         self.label_task = task.start()
 
-    def _set_classes(self, source: Source, names: list[str]) -> None:
+    def _set_classes(self, source: Source, names: list[str], layers: int = 0) -> None:
         current = self.current_source()
         if current is not None and (current.backend, current.folder) == (source.backend, source.folder):
             self.params.options.set_classes(names)
+            self.params.options.set_style_layers(layers)
 
     # ------------------------------------------------------------------ generate
 
@@ -52,14 +56,26 @@ class RunsMixin:
                 self.show_error(str(exc))
                 return None
         options = self.params.options
+        try:
+            grid = options.mixing_request()  # style-based generators: the style-mixing grid instead
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
         seed = options.seed_for_run(first_run=self._first_generate)
         self._first_generate = False
         count, label, truncation = options.count.value(), options.chosen_label(), options.truncation.value()
-        from genstudio.gui.sampling import generate
+        cutoff = options.truncation_cutoff()
+        from genstudio.gui.sampling import generate, mixing_grid
+
+        if grid is not None:
+            count = len(grid["row_seeds"]) * len(grid["column_seeds"])
 
         def work(emit, abort):
-            for item in generate(source, seed=seed, count=count, label=label, truncation=round(truncation, 4),
-                                 abort=abort):
+            items = (mixing_grid(source, **grid, label=label, truncation=round(truncation, 4),
+                                 truncation_cutoff=cutoff, abort=abort) if grid is not None else
+                     generate(source, seed=seed, count=count, label=label, truncation=round(truncation, 4),
+                              truncation_cutoff=cutoff, abort=abort))
+            for item in items:
                 emit(item)
             return count
 
