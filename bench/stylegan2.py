@@ -1,0 +1,180 @@
+"""StyleGAN2 against DCGAN on the digits (CPU), small-data ADA on and off, ONNX against eager: one JSON object.
+
+    python bench/stylegan2.py [--minutes 3] [--small-per-class 30] [--small-steps 400] [--threads 1]
+                              [--samples 1000] [--data ../shared/data/digits] [--out DIR]
+
+What it measures (32 x 32 grayscale, the digits as bench/gan.py reads them):
+- equal wall time: `dcgan` (genstudio's default recipe, ngf = ndf = 32 as in bench/gan.py) and `stylegan2`
+  (its recipe at a CPU-sized width: channel_base 1024 / channel_max 32, so 32 feature maps at every resolution
+  like the DCGAN, w = z = 128, a 2-layer mapping network, ADA by the `auto` rule) each train for `--minutes` of
+  wall time (the runtime's abort check stops them); judge-FID: the FID on the features of the small digit
+  classifier bench/gan.py trains (its helpers are imported) against digits/test; images/s of both. The issue asks
+  for 15 and 30 minutes per model; on the shared 2-core machine this was written on that is too long, so the
+  budget is a flag and the default is a few minutes.
+- small data: `--small-per-class` images per class drawn from digits/train (seeded; the issue's 200 per class is
+  more than digits/train holds, about 150), stylegan2 with `augment=ada` (p moving at `--ada-images`) and with
+  `augment=off`, the same `--small-steps` steps each; judge-FID against digits/test, and where p ended.
+- ONNX against eager: the stylegan2 model exported (parity checked), images/s of `generate` through the same
+  Sampler on torch and on onnxruntime, batch 1 and 32, and the largest pixel difference between the two runtimes
+  with truncation 0.7 (cutoff 4) and style mixing from layer 4.
+
+The CPU's 2 cores are shared with other work, so wall-time budgets are noisy; `--threads 1` is the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gan import DEFAULT_DATA, WIDTH, features, load, sample_ours, train_judge  # noqa: E402  (bench/gan.py's helpers)
+
+STYLEGAN2 = {"channel_base": 1024, "channel_max": 32, "latent_dim": 128, "w_dim": 128, "mapping_layers": 2}
+
+
+class Subset:
+    """`per_class` images of each class of an ImageFolderDataset, drawn with a seed (what fit reads)."""
+
+    def __init__(self, dataset, per_class: int, seed: int = 0):
+        generator = torch.Generator().manual_seed(seed)
+        chosen = []
+        for klass in range(len(dataset.classes)):
+            members = torch.nonzero(dataset.labels == klass).view(-1)
+            chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+        keep = torch.cat(chosen)
+        self.images, self.labels, self.classes = dataset.images[keep], dataset.labels[keep], dataset.classes
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        return self.images[index].float() / 255.0, int(self.labels[index])
+
+
+def train(backend: str, dataset, out: Path, batch_size: int, *, seconds: float | None = None,
+          steps: int | None = None, **settings) -> dict:
+    """Train for `seconds` of wall time (checked between steps) or `steps` steps; the model is saved either way."""
+    from genstudio.plugins import get_registry
+    from genstudio.training import fit
+
+    spec = get_registry().backend(backend)
+    config = spec.schema.resolve({"resolution": 32, "channels": 1, **settings})
+    deadline: list[float] = []
+
+    def out_of_time() -> bool:
+        if seconds is None:
+            return False
+        if not deadline:
+            deadline.append(time.perf_counter() + seconds)  # from the first step, after the set-up
+        return time.perf_counter() >= deadline[0]
+
+    summary = fit(spec, config, dataset, out, steps=steps or 10**7, batch_size=batch_size, seed=0, device="cpu",
+                  checkpoint_every=10**9, sample_every=10**9, sample_count=0, log_every=10, abort=out_of_time)
+    result = {"steps": summary.steps, "train_seconds": round(summary.seconds, 1),
+              "images_per_second": round(summary.images_per_second, 1)}
+    if backend == "stylegan2":
+        result["augment_p"] = round(summary.final_losses.get("augment_p", 0.0), 4)
+        result["r_t"] = round(summary.final_losses.get("r_t", 0.0), 3)
+    return result
+
+
+def judge_fid(judge, model_dir: Path, count: int, test_features: torch.Tensor) -> float:
+    from genstudio.metrics.distances import fid
+
+    return round(fid(features(judge, sample_ours(model_dir, count)), test_features), 3)
+
+
+def onnx_against_eager(model_dir: Path, repeats: int = 3) -> dict:
+    """Export, then time the Sampler on both runtimes (batch 1 and 32) and compare their pixels."""
+    from genstudio.export import export_model
+    from genstudio.generate_folder import open_sampler
+    from genstudio.generation import Mixing
+
+    record = export_model(model_dir)
+    samplers = {runtime: open_sampler(model_dir, device="cpu", runtime=runtime) for runtime in ("torch", "onnx")}
+    result: dict = {"parity_max_abs_error": record["graphs"]["model"]["max_abs_error"]}
+    for batch in (1, 32):
+        for runtime, sampler in samplers.items():
+            list(sampler.samples(0, list(range(batch)), batch_size=batch))  # warm up
+            started = time.perf_counter()
+            for repeat in range(repeats):
+                list(sampler.samples(repeat + 1, list(range(batch)), batch_size=batch))
+            result[f"{runtime}_images_per_second_batch{batch}"] = round(
+                repeats * batch / (time.perf_counter() - started), 1)
+        result[f"onnx_speedup_batch{batch}"] = round(result[f"onnx_images_per_second_batch{batch}"]
+                                                     / result[f"torch_images_per_second_batch{batch}"], 2)
+    options = {"truncation": 0.7, "truncation_cutoff": 4, "mixing": Mixing(9, 4)}
+    images = {runtime: torch.stack([s.image for s in sampler.samples(3, list(range(16)), **options)])
+              for runtime, sampler in samplers.items()}
+    to_uint8 = {runtime: (batch * 255).round() for runtime, batch in images.items()}
+    result["truncation_and_mixing_max_pixel_difference"] = int((to_uint8["torch"] - to_uint8["onnx"]).abs().max())
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=3.0, help="training wall time per model (equal-time part)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--small-per-class", type=int, default=30, help="images per class for the small-data part")
+    parser.add_argument("--small-steps", type=int, default=400, help="steps of each small-data run")
+    parser.add_argument("--ada-images", type=int, default=10_000,
+                        help="ADA speed in the small-data runs (images for p to go 0 -> 1; the backend's default "
+                        "50k barely moves p in a few hundred steps)")
+    parser.add_argument("--samples", type=int, default=1000, help="generated images per FID")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--judge-epochs", type=int, default=10)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=None, help="keep the trained models here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    from genstudio.metrics.distances import fid
+
+    started = time.perf_counter()
+    dataset, train_x, train_y = load(args.data / "train")
+    _, test_x, test_y = load(args.data / "test")
+    judge, judge_acc = train_judge(train_x, train_y, test_x, test_y, epochs=args.judge_epochs)
+    test_f = features(judge, test_x)
+    small = Subset(dataset, args.small_per_class)
+    report: dict = {
+        "benchmark": "stylegan2-digits-cpu",
+        "device": "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "data": {"train": len(train_x), "test": len(test_x), "small": len(small), "resolution": 32},
+        "settings": {"minutes_per_model": args.minutes, "batch_size": args.batch_size, "samples": args.samples,
+                     "dcgan_width": WIDTH, "stylegan2": STYLEGAN2, "small_steps": args.small_steps,
+                     "small_ada_images": args.ada_images},
+        "judge": {"test_accuracy": round(judge_acc, 4), "features": "digit classifier penultimate layer (128)",
+                  "fid_train_vs_test": round(fid(features(judge, train_x), test_f), 3),
+                  "fid_small_vs_test": round(fid(features(judge, small.images.float() / 255), test_f), 3)},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.out or Path(tmp)
+        equal: dict = {}
+        for name, settings in (("dcgan", {"ngf": WIDTH, "ndf": WIDTH}), ("stylegan2", STYLEGAN2)):
+            out = root / f"{name}-equal-time"
+            equal[name] = train(name, dataset, out, args.batch_size, seconds=args.minutes * 60, **settings)
+            equal[name]["fid"] = judge_fid(judge, out, args.samples, test_f)
+        equal["stylegan2_minus_dcgan_fid"] = round(equal["stylegan2"]["fid"] - equal["dcgan"]["fid"], 3)
+        report["equal_wall_time"] = equal
+        data_small: dict = {}
+        for mode in ("ada", "off"):
+            out = root / f"stylegan2-small-{mode}"
+            data_small[mode] = train("stylegan2", small, out, args.batch_size, steps=args.small_steps,
+                                     **STYLEGAN2, augment=mode, ada_images=args.ada_images)
+            data_small[mode]["fid"] = judge_fid(judge, out, args.samples, test_f)
+        data_small["fid_ratio_off_over_ada"] = round(data_small["off"]["fid"] / data_small["ada"]["fid"], 3)
+        report["small_data"] = data_small
+        report["onnx_vs_eager"] = onnx_against_eager(root / "stylegan2-equal-time")
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(main(), indent=2) + "\n")
