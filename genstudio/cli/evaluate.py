@@ -15,10 +15,12 @@ def evaluate(
     data: Path = typer.Option(..., "--data", help="Folder of real images to compare with (e.g. a test split)."),
     count: int | None = typer.Option(None, "--count", "-n", min=2, help="Generated images to compare "
                                      "(default: as many as --data has)."),
-    metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated: fid, kid, precision, recall; "
-                                       "elbo, nll for VAEs. Default: all that apply."),
+    metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated: fid, kid, precision, recall, is "
+                                       "(Inception Score); elbo, nll for VAEs. Default: all that apply (is only "
+                                       "with inception)."),
     features: str = typer.Option("inception", "--features", help="Feature network: inception (weights from the "
-                                 "torch cache or the setting weights.inception) or a TorchScript/ONNX file."),
+                                 "torch cache or the setting weights.inception) or a TorchScript/ONNX file (for "
+                                 "`is`, a classifier: the score reads its class scores)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the generated images."),
     k: int = typer.Option(100, "--k", min=1, help="Importance samples per image for nll."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass."),
@@ -26,7 +28,8 @@ def evaluate(
     save: bool = typer.Option(True, "--save/--no-save", help="Store the results in the model's model.json."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Evaluate a model: FID, KID, precision and recall of its samples; likelihoods for VAEs."""
+    """Evaluate a model: FID, KID, precision, recall and the Inception Score of its samples; likelihoods for
+    VAEs."""
     from genstudio.metrics.model_eval import evaluate_model
 
     with ProgressBar(enabled=not as_json) as bar:

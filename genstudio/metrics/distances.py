@@ -164,3 +164,19 @@ def precision_recall(
     precision = _inside_manifold(f, r, knn_radii(r, k, block), block)
     recall = _inside_manifold(r, f, knn_radii(f, k, block), block)
     return precision, recall
+
+
+def inception_score(logits: Any, splits: int = 10, seed: int = 2020) -> tuple[float, float]:
+    """Inception Score (Salimans et al. 2016, section 4): exp(E_x KL(p(y|x) || p(y))), p(y|x) the softmax of the
+    classifier's scores and p(y) their mean, over `splits` parts of the (shuffled) images; (mean, std) over the
+    parts. torch-fidelity's implementation (its defaults: 10 splits, shuffle seed 2020), so InceptionV3 logits
+    give its numbers."""
+    from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+
+    logits = torch.as_tensor(logits).float().reshape(len(logits), -1)
+    if len(logits) < splits:
+        raise UserError(f"the Inception Score needs at least {splits} images (one per split), got {len(logits)}")
+    if logits.shape[1] < 2:
+        raise UserError(f"the Inception Score needs class scores of at least 2 classes, got {logits.shape[1]}")
+    result = isc_features_to_metric(logits, splits=splits, shuffle=True, rng_seed=seed)
+    return float(result[KEY_METRIC_ISC_MEAN]), float(result[KEY_METRIC_ISC_STD])

@@ -48,6 +48,30 @@ def load_features(
     return load_external(Path(spec).expanduser(), input_size=input_size)
 
 
+def load_classifier(
+    spec: str | Path,
+    weights: str | Path | None = None,  # "inception" only: the weights file
+    input_size: int | None = None,
+) -> FeatureExtractor:
+    """The class scores the Inception Score reads: "inception" for InceptionV3's logits (the same local weights
+    rule as FID), or a path to a user's `.onnx`, `.pt` or `.ts` classifier whose output is N x classes scores."""
+    if str(spec) == INCEPTION:
+        from genstudio.metrics.inception import InceptionLogits
+
+        return InceptionLogits(weights)
+    return load_features(spec, input_size=input_size)
+
+
+def classifier_for(extractor: FeatureExtractor) -> FeatureExtractor:
+    """The class scores that go with a feature network: InceptionV3's logits for its pool3 features (same weights
+    file), a user network's own outputs otherwise (it must output class scores for the score to mean anything)."""
+    from genstudio.metrics.inception import InceptionFeatures, InceptionLogits
+
+    if isinstance(extractor, InceptionFeatures) and not isinstance(extractor, InceptionLogits):
+        return InceptionLogits(extractor.weights_path, resize=extractor.resize)
+    return extractor
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Running an extractor over many images
 # --------------------------------------------------------------------------------------------------------------

@@ -67,13 +67,14 @@ def _safe_state_dict_bytes(path: Path) -> io.BytesIO:
     return buffer
 
 
-def build_inception(path: Path) -> torch.nn.Module:
-    """torch-fidelity's FID InceptionV3 returning pool3 (2048-d), weights from `path`, eval mode, no grad."""
+def build_inception(path: Path, layer: str = "2048") -> torch.nn.Module:
+    """torch-fidelity's FID InceptionV3 returning `layer` (pool3, "2048"; or "logits_unbiased", the 1008 class
+    scores its Inception Score reads), weights from `path`, eval mode, no grad."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     try:
         weights = _safe_state_dict_bytes(path)
-        return FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=weights)
+        return FeatureExtractorInceptionV3("inception-v3-compat", [layer], feature_extractor_weights_path=weights)
     except RuntimeError as exc:  # load_state_dict: missing/unexpected keys or wrong shapes
         first = str(exc).splitlines()[0]
         raise UserError(f"InceptionV3 weights {path} do not fit the FID network ({first})") from exc
@@ -93,6 +94,7 @@ class InceptionFeatures:
 
     name = "inception-v3-pool3"
     dim = 2048
+    layer = "2048"  # torch-fidelity's name of the output
 
     def __init__(
         self,
@@ -103,7 +105,7 @@ class InceptionFeatures:
             raise UserError(f"unknown inception resize {resize!r}; use 'pil-bicubic' or 'network'")
         self.resize = resize
         self.weights_path = find_inception_weights(weights)
-        self.net = build_inception(self.weights_path)
+        self.net = build_inception(self.weights_path, self.layer)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         x = match_channels(check_images(images), 3)
@@ -111,4 +113,13 @@ class InceptionFeatures:
         if self.resize == "pil-bicubic" and tuple(u8.shape[-2:]) != (INPUT_SIZE, INPUT_SIZE):
             u8 = pil_resize_uint8(u8, INPUT_SIZE)
         with torch.no_grad():
-            return self.net(u8)[0]  # N x 2048
+            return self.net(u8)[0]  # N x 2048 (N x 1008 for the logits)
+
+
+class InceptionLogits(InceptionFeatures):
+    """The same network's class scores before the softmax (torch-fidelity's "logits_unbiased", 1008 classes):
+    what its Inception Score reads (Salimans et al. 2016). Same weights file, same preprocessing."""
+
+    name = "inception-v3-logits"
+    dim = 1008
+    layer = "logits_unbiased"

@@ -1,6 +1,8 @@
 """Evaluate a trained model folder against an image folder: the work behind `genstudio eval`.
 
-Generators are measured on samples (FID, KID, precision, recall on a chosen feature network); autoencoders
+Generators are measured on samples (FID, KID, precision, recall on a chosen feature network, and the Inception
+Score of the samples: on InceptionV3's logits by default, on a user classifier's outputs with `--features`);
+autoencoders
 can also report their likelihood on the folder's images: the ELBO and an importance-weighted estimate of
 log p(x) (Burda et al. 2016), both in nats per image, when the model provides `elbo` / `iwae_log_likelihood`.
 Results are stored in model.json under `metrics`.
@@ -22,10 +24,13 @@ LIKELIHOOD_METRICS = ("elbo", "nll")
 ALL_METRICS = SAMPLE_METRICS + LIKELIHOOD_METRICS
 
 
-def parse_metrics(text: str | None, likelihood: bool) -> list[str]:
-    """"fid,kid" -> ["fid", "kid"]; None -> the defaults for the model (likelihoods first for autoencoders)."""
+def parse_metrics(text: str | None, likelihood: bool, features: str = "inception") -> list[str]:
+    """"fid,kid" -> ["fid", "kid"]; None -> the defaults for the model (likelihoods first for autoencoders). The
+    Inception Score is a default with the Inception network only: a user network counts only when asked for ("is"),
+    as it must output class scores for the score to mean anything."""
     if not text:
-        return list(LIKELIHOOD_METRICS + SAMPLE_METRICS) if likelihood else list(SAMPLE_METRICS)
+        defaults = [name for name in SAMPLE_METRICS if name != "is" or str(features) == "inception"]
+        return list(LIKELIHOOD_METRICS) + defaults if likelihood else defaults
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     for name in names:
         if name not in ALL_METRICS:
@@ -64,7 +69,7 @@ def evaluate_model(
     loaded = load_model(model_dir, device=torch_device)
     module, config = loaded.module, loaded.card.config
     likelihood = loaded.spec.capabilities.likelihood
-    names = parse_metrics(metrics, likelihood)
+    names = parse_metrics(metrics, likelihood, features)
     sample_names = [name for name in names if name in SAMPLE_METRICS]
     if sample_names and loaded.spec.kind.value not in ("generator", "autoencoder"):
         raise UserError(f"{loaded.spec.id} models do not generate images, so {', '.join(sample_names)} do not apply")

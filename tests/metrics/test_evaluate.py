@@ -62,8 +62,8 @@ def test_same_set_scores_perfectly(image_sets):
 
 
 def test_unknown_metric_is_rejected_before_any_work():
-    with pytest.raises(UserError, match="unknown metric 'is'"):
-        evaluate(None, None, "no-such-extractor.onnx", metrics=("fid", "is"))
+    with pytest.raises(UserError, match="unknown metric 'isc'"):
+        evaluate(None, None, "no-such-extractor.onnx", metrics=("fid", "isc"))
     with pytest.raises(UserError, match="unknown metric"):
         metrics_from_features(torch.randn(5, 2), torch.randn(5, 2), metrics=("lpips",))
 
@@ -71,3 +71,33 @@ def test_unknown_metric_is_rejected_before_any_work():
 def test_evaluate_loads_an_extractor_from_a_spec(tmp_path, image_sets):
     with pytest.raises(UserError, match="does not exist"):
         evaluate(*image_sets, str(tmp_path / "missing.onnx"))
+
+
+class Digits:
+    """A 'classifier' whose class scores are fixed by the image's mean brightness: 4 classes."""
+
+    name, dim = "brightness-classes", 4
+
+    def __call__(self, images):
+        level = (images.mean(dim=(1, 2, 3)) * 3.999).floor().long()  # 0..3
+        return torch.nn.functional.one_hot(level, 4).float() * 50  # confident scores
+
+
+def test_inception_score_over_a_user_classifier():
+    """Salimans et al. 2016: exp(E KL(p(y|x) || p(y))): confident and balanced over 4 classes -> 4; one class -> 1."""
+    from genstudio.metrics.distances import inception_score
+
+    levels = torch.arange(400) % 4  # 100 images of each brightness class
+    balanced = (levels.float()[:, None, None, None] + 0.5).div(4).expand(400, 1, 8, 8)
+    result = evaluate(balanced, balanced, Digits(), metrics=("is",))  # 10 shuffled splits: nearly balanced each
+    assert result["is"] == pytest.approx(4.0, rel=0.05) and 0 < result["is_std"] < 0.2
+    assert inception_score(Digits()(balanced), splits=1)[0] == pytest.approx(4.0, rel=1e-9)
+    assert evaluate(balanced, torch.full((20, 1, 8, 8), 0.1), Digits(), metrics=("is",))["is"] == pytest.approx(1.0)
+    logits = torch.randn(30, 5)
+    p = logits.double().softmax(1)
+    by_hand = (p * (p.log() - p.mean(0, keepdim=True).log())).sum(1).mean().exp()
+    assert inception_score(logits, splits=1)[0] == pytest.approx(float(by_hand), rel=1e-9)
+    with pytest.raises(UserError, match="at least 10 images"):
+        inception_score(torch.randn(5, 3))
+    both = evaluate(balanced, balanced, Digits(), metrics=("fid", "is"), batch_size=7)
+    assert list(both) == ["fid", "is", "is_std"]

@@ -211,3 +211,31 @@ def test_importing_metrics_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_inception_logits_for_the_inception_score(no_network, fake_inception_weights):
+    """The Inception Score reads the FID network's logits (torch-fidelity's "logits_unbiased"), from the same
+    local weights file as FID; the score over them is torch-fidelity's."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    from torch_fidelity.metric_isc import isc_features_to_metric
+
+    from genstudio.metrics.distances import inception_score
+    from genstudio.metrics.evaluate import evaluate
+    from genstudio.metrics.features import classifier_for, load_classifier
+    from genstudio.metrics.inception import InceptionLogits
+
+    Settings.load().set("weights.inception", str(fake_inception_weights))
+    logits = load_classifier("inception")
+    assert isinstance(logits, InceptionLogits) and logits.dim == 1008 and logits.name == "inception-v3-logits"
+    assert isinstance(classifier_for(load_features("inception")), InceptionLogits)
+    images = torch.rand(12, 3, 299, 299)
+    scores = logits(images)
+    assert scores.shape == (12, 1008)
+    theirs = FeatureExtractorInceptionV3("inception-v3-compat", ["logits_unbiased"],
+                                         feature_extractor_weights_path=str(fake_inception_weights))
+    assert torch.allclose(scores, theirs((images * 255).round().to(torch.uint8))[0], atol=1e-5)
+    mean, std = inception_score(scores)
+    expected = isc_features_to_metric(scores, splits=10)
+    assert (mean, std) == (expected["inception_score_mean"], expected["inception_score_std"]) and mean >= 1.0
+    result = evaluate(torch.rand(12, 3, 32, 32), torch.rand(12, 3, 32, 32), "inception", metrics=("is",))
+    assert set(result) == {"is", "is_std"} and result["is"] >= 1.0

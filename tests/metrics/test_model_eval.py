@@ -80,7 +80,8 @@ def test_same_seed_same_scores_and_no_save(model, real_folder, features_file, si
 
 
 def test_metric_names_are_checked(model, real_folder):
-    assert parse_metrics(None, likelihood=False) == ["fid", "kid", "precision", "recall"]
+    assert parse_metrics(None, likelihood=False) == ["fid", "kid", "precision", "recall", "is"]
+    assert parse_metrics(None, likelihood=False, features="mine.onnx") == ["fid", "kid", "precision", "recall"]
     assert parse_metrics(None, likelihood=True)[:2] == ["elbo", "nll"]
     with pytest.raises(UserError, match="unknown metric 'fjd'"):
         parse_metrics("fid,fjd", likelihood=False)
