@@ -94,3 +94,34 @@ def show(
             value = f"[bold]{value}[/] (default {item.default})"
         table.add_row(item.name, value, item.type, allowed, item.help)
     console.print(table)
+
+
+_CHECK_STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
+
+
+@app.command("check")
+def check(
+    backend: str = typer.Argument(..., help="Backend id (as in `genstudio backends`), or a model folder."),
+    assignments: list[str] = SET_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Conformance: run a backend through every operation and entry point it declares on tiny data (the command
+    line, a job, the app; shapes, ranges, determinism, ONNX parity) and print what fails (exit 1 if anything does).
+    A trainable backend is checked on an untrained model folder; --set makes a large default config small."""
+    from genstudio.conformance import check_backend
+
+    def show(item) -> None:
+        if not as_json:
+            style = _CHECK_STYLE[item.status]
+            console.print(f"[{style}]{item.status:4}[/] {item.name:12} {item.seconds:5.1f}s  {shown(item.detail)}",
+                          highlight=False)
+
+    report = check_backend(backend, assignments=list(assignments), progress=show)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        failed = report.failed
+        verdict = "[green]conforms[/]" if not failed else f"[bold red]{len(failed)} check(s) failed[/]"
+        console.print(f"{shown(report.backend)} (plugin {shown(report.plugin)}, {report.kind}): {verdict}",
+                      highlight=False)
+    raise typer.Exit(0 if report.passed else 1)

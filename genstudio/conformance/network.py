@@ -1,0 +1,191 @@
+"""The network-level checks: load, build, shapes, range, determinism, batch, on seeded tiny inputs.
+
+A torch backend's module is called directly (its own output, before the pipeline clips it); an ONNX-only backend's
+graph runs through the opened stylizer's engine, the code that runs it in every operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from genstudio.conformance.common import (
+    BATCH_TOLERANCE,
+    REPEAT_TOLERANCE,
+    Fail,
+    Skip,
+    check_images,
+    check_range,
+    check_same,
+)
+
+CONTENT_SIZE = (24, 32)  # H x W of the tiny content image
+STYLE_SIZE = (24, 24)
+
+
+def network_checks(run: Callable[..., None], state: dict[str, Any], *, image_kind: bool) -> None:
+    spec = state["target"].spec
+    run("load", lambda: _load(state))
+    if spec.capabilities.runtime == "onnx":
+        run("build", lambda: _open_graph(state), needs=("impl",))
+        run("shapes", lambda: _graph_shapes(state), needs=("stylizer",))
+        run("range", lambda: check_range(state["output"]), needs=("output",))
+        run("determinism", lambda: check_same(state["output"], _graph_probe(state), REPEAT_TOLERANCE,
+                                              "the same content twice"), needs=("output",))
+        run("batch", lambda: _graph_batch(state), needs=("output",))
+        return
+    run("build", lambda: _build(state), needs=("impl",))
+    run("shapes", lambda: _shapes(state, image_kind), needs=("module",))
+    run("range", lambda: check_range(state["output"]), needs=("output",))
+    run("determinism", lambda: check_same(state["output"], _as_array(_probe(state)), REPEAT_TOLERANCE,
+                                          "the same inputs twice"), needs=("output",))
+    if image_kind:
+        run("batch", lambda: (_ for _ in ()).throw(Skip("image-to-image modules run one image a call")))
+    else:
+        run("batch", lambda: _batch(state), needs=("output",))
+
+
+def _load(state: dict[str, Any]) -> str:
+    spec = state["target"].spec
+    state["impl"] = spec.load()  # imports the loader; UserError naming the plugin when it or a declared method lacks
+    return spec.loader
+
+
+def _build(state: dict[str, Any]) -> str:
+    import torch
+
+    from genstudio.backends import check_model_kind
+    from genstudio.models import load_model
+
+    target = state["target"]
+    if target.folder is not None:
+        module = load_model(target.folder, device="cpu").module
+    else:
+        torch.manual_seed(0)  # the untrained weights: the same every run
+        module = state["impl"].build(dict(target.settings))
+        check_model_kind(target.spec, module)
+        module = module.to("cpu").eval()
+    state["module"] = module
+    count = sum(p.numel() for p in module.parameters()) if hasattr(module, "parameters") else 0
+    return f"{type(module).__name__}, {count:,} parameters"
+
+
+def _inputs(state: dict[str, Any]) -> dict[str, Any]:
+    """The seeded inputs of the module's kind, made once (the same tensors for every call)."""
+    if "inputs" in state:
+        return state["inputs"]
+    import torch
+
+    from genstudio import generation
+    from genstudio.backends import BackendKind
+    from genstudio.inputs import InputKind
+
+    spec, module = state["target"].spec, state["module"]
+    generator = torch.Generator().manual_seed(0)
+    inputs: dict[str, Any] = {}
+    if spec.kind in (BackendKind.GENERATOR, BackendKind.AUTOENCODER):
+        inputs["z"] = generation.latents(0, [0, 1], int(module.latent_dim))
+        classes = int(module.num_classes or 0)
+        inputs["labels"] = torch.tensor([0, 1 % classes]) if classes else None
+    else:
+        inputs["x"] = torch.rand(1, 3, *CONTENT_SIZE, generator=generator)
+        if spec.input(InputKind.STYLE) is not None:
+            inputs["style"] = torch.rand(3, *STYLE_SIZE, generator=generator)
+        direction = spec.input(InputKind.DIRECTION)
+        inputs["direction"] = direction.choices[0] if direction is not None else None
+        inputs["choices"] = {entry.name: entry.choices[0] for entry in spec.inputs if entry.kind == InputKind.CHOICE}
+    state["inputs"] = inputs
+    return inputs
+
+
+def _probe(state: dict[str, Any]) -> Any:
+    """The module's own output for the seeded inputs."""
+    import torch
+
+    from genstudio.backends import BackendKind
+
+    spec, module, inputs = state["target"].spec, state["module"], _inputs(state)
+    with torch.no_grad():
+        if spec.kind in (BackendKind.GENERATOR, BackendKind.AUTOENCODER):
+            return module.generate(inputs["z"], inputs["labels"])
+        if spec.kind == BackendKind.TRANSLATOR:
+            return module.translate(inputs["x"], inputs["direction"], **inputs["choices"])
+        return module.stylize(inputs["x"], inputs.get("style"), strength=1.0, preserve_color=False,
+                              **inputs["choices"])
+
+
+def _as_array(out: Any) -> np.ndarray:
+    return check_images(out, int(out.shape[0]) if getattr(out, "ndim", 0) == 4 else 1)
+
+
+def _shapes(state: dict[str, Any], image_kind: bool) -> str:
+    from genstudio.backends import BackendKind
+
+    spec = state["target"].spec
+    batch = 1 if image_kind else 2
+    size = CONTENT_SIZE if image_kind and spec.capabilities.tile_safe else None
+    out = check_images(_probe(state), batch, size=size)
+    state["output"] = out
+    if spec.kind == BackendKind.AUTOENCODER:
+        import torch
+
+        labels = _inputs(state)["labels"]
+        with torch.no_grad():
+            encoded = state["module"].encode(torch.from_numpy(np.clip(out, 0, 1)), labels)
+        latent = int(state["module"].latent_dim)
+        if not isinstance(encoded, (tuple, list)) or len(encoded) != 2 or \
+                any(tuple(part.shape) != (batch, latent) for part in encoded):
+            shapes = [tuple(getattr(part, "shape", ())) for part in encoded] if isinstance(encoded, (tuple, list)) \
+                else type(encoded).__name__
+            raise Fail(f"encode returned {shapes}, expected (mean, log_variance), each {batch} x {latent}")
+    return "x".join(str(d) for d in out.shape)
+
+
+def _batch(state: dict[str, Any]) -> str:
+    import torch
+
+    inputs, module = _inputs(state), state["module"]
+    labels = inputs["labels"][1:2] if inputs["labels"] is not None else None
+    with torch.no_grad():
+        alone = _as_array(module.generate(inputs["z"][1:2], labels))
+    return check_same(state["output"][1:2], alone, BATCH_TOLERANCE, "image 1 alone and in a batch of 2")
+
+
+# -- ONNX-only backends ------------------------------------------------------------------------------------------
+
+
+def _open_graph(state: dict[str, Any]) -> str:
+    from genstudio.batch.stylize import open_stylizer
+
+    target = state["target"]
+    stylizer = open_stylizer(str(target.folder) if target.folder is not None else target.spec.id,
+                             config=dict(target.settings) if target.folder is None else None, provider="cpu")
+    state["stylizer"] = stylizer
+    files = ", ".join(f"{name} sha256 {digest[:12]}" for name, digest in stylizer.files.items())
+    return f"{stylizer.device_text}; {files}"
+
+
+def _content(batch: int) -> np.ndarray:
+    return np.random.default_rng(0).random((batch, 3, *CONTENT_SIZE), dtype=np.float32)
+
+
+def _graph_probe(state: dict[str, Any], batch: int = 1) -> np.ndarray:
+    return check_images(state["stylizer"].run(_content(batch)), batch)
+
+
+def _graph_shapes(state: dict[str, Any]) -> str:
+    spec = state["target"].spec
+    out = _graph_probe(state)
+    if spec.capabilities.tile_safe and tuple(out.shape[2:]) != CONTENT_SIZE:
+        raise Fail(f"the graph's output is {out.shape[2]} x {out.shape[3]} for a {CONTENT_SIZE[0]} x "
+                   f"{CONTENT_SIZE[1]} input, but the backend declares tile_safe (size-preserving)")
+    state["output"] = out
+    return "x".join(str(d) for d in out.shape)
+
+
+def _graph_batch(state: dict[str, Any]) -> str:
+    both = _graph_probe(state, 2)
+    alone = check_images(state["stylizer"].run(_content(2)[1:2]), 1)
+    return check_same(both[1:2], alone, BATCH_TOLERANCE, "image 1 alone and in a batch of 2")
