@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from genstudio.errors import UserError
-from genstudio_cyclegan.networks import CycleGAN
+from genstudio_cyclegan.networks import CycleGAN, min_crop
 from genstudio_cyclegan.train import CycleGANTask, crop_size
 
 LITE_WIDTH_DIVISOR = 2  # the lite generator: half the width, separable residual blocks
@@ -36,6 +36,10 @@ class CycleGANBackend:
         if data.resolution != config["resolution"]:
             raise UserError(f"cyclegan: the images are {data.resolution} px but the config says "
                             f"resolution={config['resolution']}")
-        if crop_size(config) < 8:
-            raise UserError(f"cyclegan: the training crop must be at least 8 px, got {crop_size(config)}")
+        crop, layers = crop_size(config), int(config["d_layers"])
+        if crop < 8:
+            raise UserError(f"cyclegan: the training crop must be at least 8 px, got {crop}")
+        if crop < min_crop(layers):
+            raise UserError(f"cyclegan: a {crop} px training crop is too small for d_layers={layers} (it needs "
+                            f"{min_crop(layers)} px): set a smaller d_layers, or a larger crop or resolution")
         return CycleGANTask(CycleGANBackend.build(config), config)

@@ -100,6 +100,12 @@ def _pad_amount(side):
     return target - side
 
 
+def min_crop(layers: int) -> int:
+    """The smallest training crop a PatchGAN with `layers` strided layers takes: its last instance norm sees
+    side // 2**layers - 1 pixels a side, and needs at least 2 (3 layers: 24 px; 2: 12 px)."""
+    return 3 * 2**layers
+
+
 class PatchDiscriminator(nn.Module):
     """The 70 x 70 PatchGAN: images in [-1, 1] -> N x 1 x h x w logits, one per overlapping patch."""
 

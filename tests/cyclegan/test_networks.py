@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from genstudio_cyclegan.backend import generator_shape
-from genstudio_cyclegan.networks import PatchDiscriminator, ResnetGenerator
+from genstudio_cyclegan.backend import CycleGANBackend, generator_shape
+from genstudio_cyclegan.networks import PatchDiscriminator, ResnetGenerator, min_crop
 from genstudio_cyclegan.train import TrainingState, crop_size, learning_rate, random_crop
+
+from genstudio.errors import UserError
 
 
 @pytest.mark.parametrize("size", [(13, 22), (8, 8), (5, 3), (31, 17)])
@@ -29,6 +31,24 @@ def test_patch_discriminator_sees_70_by_70(single_torch_thread):
     logits[0, 0, logits.shape[2] // 2, logits.shape[3] // 2].backward()
     rows = (x.grad.abs().sum(dim=(0, 1, 3)) > 0).nonzero()
     assert int(rows.max() - rows.min() + 1) == 70
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_the_smallest_crop_each_discriminator_trains_on(layers, single_torch_thread):
+    discriminator = PatchDiscriminator(ndf=2, layers=layers)
+    assert discriminator(torch.rand(2, 3, min_crop(layers), min_crop(layers))).shape[0] == 2
+    with pytest.raises(ValueError):
+        discriminator(torch.rand(2, 3, min_crop(layers) - 1, min_crop(layers) - 1))
+
+
+def test_a_crop_too_small_for_the_discriminator_is_a_user_error():
+    from genstudio_cyclegan import CYCLEGAN_SCHEMA
+
+    data = type("Data", (), {"channels": 6, "resolution": 16})()
+    config = CYCLEGAN_SCHEMA.resolve({"resolution": 16, "ngf": 2, "ndf": 2, "crop": 16})
+    with pytest.raises(UserError, match="too small for d_layers=3 .* 24 px"):
+        CycleGANBackend.create_training(config, data, torch.device("cpu"))
+    CycleGANBackend.create_training({**config, "d_layers": 2}, data, torch.device("cpu"))
 
 
 def test_generator_layouts_follow_the_paper():
