@@ -68,8 +68,9 @@ STYLEGAN2_SCHEMA = ConfigSchema([
                 "else off.", choices=AUGMENTS),
     ConfigField("augment_p", "float", 0.0, "Augmentation probability p to start from (ada) or to keep (fixed).",
                 min=0.0, max=1.0, label="augment p"),
-    ConfigField("ada_target", "float", 0.6, "ADA's target for r_t = E[sign(D(real))] (0.6 in the paper).",
-                min=0.0, max=1.0, label="ADA target"),
+    ConfigField("ada_target", "float", 0.6,
+                "ADA's target for r_t, the mean sign of D's output on real images (0.6 in the paper).", min=0.0,
+                max=1.0, label="ADA target"),
     ConfigField("ada_images", "int", 50_000,
                 "Images over which ADA can move p from 0 to 1 (500k in the paper; less for workstation-length "
                 "runs).", min=1, max=10**9, label="ADA speed (images)"),
