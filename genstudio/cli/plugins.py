@@ -120,3 +120,27 @@ def folder() -> None:
     path = paths.plugin_dir()
     path.mkdir(parents=True, exist_ok=True)
     typer.echo(str(path))
+
+
+@app.command("new")
+def new(
+    name: str = typer.Argument(..., help="The plugin's name, e.g. my-style: the entry point and the backend id."),
+    kind: str = typer.Option(..., "--kind", help="generator, autoencoder, stylizer or translator."),
+    onnx: bool = typer.Option(False, "--onnx", help="An ONNX-only backend (stylizer or translator): a graph shipped "
+                              "as package data, run without torch."),
+    folder: Path = typer.Option(Path("."), "--dir", help="Where to create the project folder."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write a plugin project that installs and passes its own test: pyproject with the entry point, the hooks, a
+    backend of KIND, and a test that installs it into a temporary folder and runs `genstudio backends check`."""
+    from genstudio.scaffold import new_project
+
+    project = new_project(name, kind, onnx=onnx, parent=folder)
+    if as_json:
+        print_json(project.to_dict())
+        return
+    console.print(f"created {shown(project.folder)}: backend {shown(project.backend)} ({kind}"
+                  f"{', ONNX-only' if onnx else ''})", highlight=False)
+    for relative in project.files:
+        console.print(f"  {shown(relative)}", highlight=False)
+    console.print(f"next: cd {shown(project.folder)} && python -m pytest tests", highlight=False)
