@@ -170,3 +170,20 @@ def test_the_job_runner_takes_the_style_options(model, tmp_path):
         assert cli.name.endswith("-psi0.7-cut4-mix2from1.png")
         assert np.array_equal(pixels(cli), pixels(queued))
         assert without_time(read_provenance(cli)) == without_time(read_provenance(queued))
+
+
+def test_latent_walk_truncates_in_w_and_reproduces(model, tmp_path):
+    """The app's latent strip (slerp in Z, truncation in W) for a style-based model; each frame reproduces."""
+    from genstudio.generate_folder import open_sampler
+    from genstudio.provenance import write_png
+
+    frames = list(open_sampler(model, device="cpu", runtime="torch").interpolation(4, 9, 3, truncation=0.5))
+    assert [step for step, _, _ in frames] == [0, 1, 2]
+    first = frames[0][1]
+    invoke("generate", str(model), "--count", "1", "--seed", "4", "--truncation", "0.5", "--out", str(tmp_path / "g"),
+           "--runtime", "torch")
+    assert np.array_equal((first.permute(1, 2, 0).numpy() * 255).round().astype(int), pixels(
+        tmp_path / "g" / "seed4-00000-psi0.5.png"))
+    write_png(tmp_path / "walk.png", frames[1][1], frames[1][2])
+    invoke("reproduce", str(tmp_path / "walk.png"), "--out", str(tmp_path / "again.png"))
+    assert np.array_equal(pixels(tmp_path / "again.png"), pixels(tmp_path / "walk.png"))
