@@ -51,8 +51,8 @@ def list_backends(
     for column in ("id", "kind", "name", "plugin", "inputs", "capabilities"):
         table.add_column(column)
     for spec in specs:
-        table.add_row(spec.id, spec.kind.value, spec.name, f"{spec.plugin} {spec.plugin_version}", _inputs(spec),
-                      _flags(spec))
+        table.add_row(shown(spec.id), spec.kind.value, shown(spec.name), shown(f"{spec.plugin} {spec.plugin_version}"),
+                      shown(_inputs(spec)), shown(_flags(spec)))  # plugin text is shown as text, never as markup
     console.print(table)
 
 
@@ -89,10 +89,10 @@ def show(
             allowed = f"{'' if item.min is None else f'{item.min:g}'} .. {'' if item.max is None else f'{item.max:g}'}"
         else:
             allowed = ""
-        value = str(config[item.name])
+        value = shown(config[item.name])
         if config[item.name] != item.default:
-            value = f"[bold]{value}[/] (default {item.default})"
-        table.add_row(item.name, value, item.type, allowed, item.help)
+            value = f"[bold]{value}[/] (default {shown(item.default)})"
+        table.add_row(shown(item.name), value, item.type, shown(allowed), shown(item.help))
     console.print(table)
 
 
