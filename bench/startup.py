@@ -2,7 +2,8 @@
 
     python bench/startup.py [--runs 5] [--photos 20] [--size 512] [--networks tinystyle,cyclegan]
 
-What it measures (each a median of --runs fresh processes, wall time from spawn to exit):
+What it measures (each a median of --runs fresh processes, wall time from spawn to exit; genstudio's runs and the
+bare script's alternate, so a busy moment on the machine costs both alike):
   * `one_photo`: `genstudio stylize MODEL photo.jpg --out DIR` against a bare script doing the same read-run-write
     (Pillow decode, float planar, `InferenceSession.run`, clip/round, PNG at the same compression) with the same
     session options; the ratio's target is <= 1.5;
@@ -108,13 +109,23 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, dict]:
 def median_of(runs: int, command_for, env) -> tuple[float, list[float], bool]:
     """The median wall time of `runs` fresh processes, after one unmeasured run (it writes the bytecode caches a
     user's installation has)."""
-    timed(command_for(runs), env)
-    times, torch_seen = [], False
+    (median, times, torch_seen), = interleaved(runs, [command_for], env)
+    return median, times, torch_seen
+
+
+def interleaved(runs: int, commands: list, env) -> list[tuple[float, list[float], bool]]:
+    """`median_of` for several commands, their runs alternating (A B A B ...), so a busy moment on the machine
+    costs each side alike; one unmeasured run of each first."""
+    for command_for in commands:
+        timed(command_for(runs), env)
+    times: list[list[float]] = [[] for _ in commands]
+    torch_seen = [False for _ in commands]
     for run in range(runs):
-        seconds, report = timed(command_for(run), env)
-        times.append(seconds)
-        torch_seen = torch_seen or bool(report.get("torch"))
-    return statistics.median(times), [round(t, 3) for t in times], torch_seen
+        for index, command_for in enumerate(commands):
+            seconds, report = timed(command_for(run), env)
+            times[index].append(seconds)
+            torch_seen[index] = torch_seen[index] or bool(report.get("torch"))
+    return [(statistics.median(t), [round(x, 3) for x in t], seen) for t, seen in zip(times, torch_seen, strict=True)]
 
 
 def setup_tinystyle(work: Path, env: dict[str, str]) -> dict:
@@ -160,8 +171,8 @@ def bench_network(name: str, setup, work: Path, env: dict[str, str], files: list
 
     results = {}
     for tag, batch in (("one_photo", one), ("folder", files)):
-        mine, mine_runs, torch_seen = median_of(runs, ours(batch, tag), env)
-        theirs, their_runs, _ = median_of(runs, bare(batch, tag), env)
+        (mine, mine_runs, torch_seen), (theirs, their_runs, _) = interleaved(runs, [ours(batch, tag),
+                                                                                  bare(batch, tag)], env)
         results[tag] = {"photos": len(batch), "genstudio_s": round(mine, 3), "bare_onnxruntime_s": round(theirs, 3),
                         "ratio": round(mine / theirs, 3), "genstudio_runs": mine_runs, "bare_runs": their_runs,
                         "torch_imported": torch_seen}
