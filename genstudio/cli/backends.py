@@ -17,7 +17,9 @@ def _flags(spec) -> str:
 
     caps = spec.capabilities
     names = [name.replace("_", " ") for name in CAPABILITIES
-             if name not in ("pretrained_weights", "truncation", "tile_safe") and declared(spec, name)]
+             if name not in ("pretrained_weights", "truncation", "tile_safe", "runtime") and declared(spec, name)]
+    if declared(spec, "runtime"):
+        names.append("onnx-only (no torch)")
     if caps.truncation != "prior" and spec.kind.value in ("generator", "autoencoder"):
         names.append(f"truncation {caps.truncation}")
     names += [f"needs {ref.name}" for ref in caps.pretrained_weights]
