@@ -56,6 +56,7 @@ class JobQueue:
         self.path = Path(path) if path is not None else db.default_path()
         self.events = events
         self.notice: str | None = None  # one line when a damaged queue file was moved aside
+        self.reopened = 0  # times a damaged or replaced file met while in use was repaired or opened again
         self._open()
 
     def _open(self) -> str | None:
@@ -90,6 +91,7 @@ class JobQueue:
             if not (_is_damage(exc) or _is_missing_schema(exc)):
                 raise UserError(f"the job queue {self.path} cannot be used: {_one_line(exc)}") from exc
             notice = self._open()
+            self.reopened += 1
             if notice is None:
                 notice = f"the job queue {self.path} changed while in use ({_one_line(exc)}); it was opened again"
             raise UserError(f"{notice}; try again") from exc

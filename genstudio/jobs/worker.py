@@ -79,7 +79,7 @@ class Worker:
             self._acquire()
         try:
             while True:
-                notice = self.queue.notice
+                reopened = self.queue.reopened
                 try:
                     if self._stop.is_set():
                         for execution in self._running.values():
@@ -92,10 +92,10 @@ class Worker:
                             break
                     self._step()
                 except UserError:
-                    if self.queue.notice == notice:
+                    if self.queue.reopened == reopened:
                         raise
-                    # the queue file was damaged and the queue moved it aside (its notice says so): serve the
-                    # fresh queue; jobs already running finish, their rows having gone with the old file
+                    # the queue file was damaged (moved aside: the queue's notice says so) or replaced under us,
+                    # and the queue opened it again: serve that one; jobs already running finish
                     self._stop.wait(self.poll_interval)
         finally:
             for execution in self._running.values():  # only after an unexpected error: leave nothing behind

@@ -140,11 +140,13 @@ def test_case_7_worker_carries_on_after_the_queue_file_is_replaced(tmp_path):
         time.sleep(0.3)
         for suffix in ("-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-        path.write_bytes(os.urandom(4096))  # damaged under a running worker
+        garbage = tmp_path / "garbage"
+        garbage.write_bytes(os.urandom(4096))
+        os.replace(garbage, path)  # damaged under a running worker, in one step
         deadline = time.monotonic() + 10
-        while queue.notice is None and time.monotonic() < deadline:
+        while queue.reopened == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert queue.notice and "moved it aside" in queue.notice
+        assert queue.reopened and queue.notice and "moved it aside" in queue.notice
         job = JobQueue(path).add("generate", {"model": "shapes", "out": str(tmp_path / "g"), "count": 1,
                                               "device": "cpu"})
         while JobQueue(path).get(job).status not in ("done", "failed") and time.monotonic() < deadline + 60:
