@@ -104,6 +104,8 @@ class Journal:
         self.path = out_dir / JOURNAL
         self.done: dict[str, tuple[str, int]] = {}  # output relative path -> (record key, size)
         self._lock = threading.Lock()
+        if not self.path.is_symlink() and self.path.is_dir():
+            raise UserError(f"{self.path} is a folder; genstudio keeps its batch journal under that name: move it")
         if self.path.is_symlink() or (self.path.exists() and not self.path.is_file()):
             # never read or append through a link (or into a FIFO): drop it, outputs are rechecked by provenance
             self.path.unlink()

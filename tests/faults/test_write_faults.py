@@ -120,6 +120,15 @@ def test_case_4_journal_link_is_not_followed(gs, tmp_path, sentinel):
     assert not (out / "report.json").is_symlink() and json.loads((out / "report.json").read_text())["written"] == 1
 
 
+def test_case_4_journal_name_taken_by_a_folder_is_one_line(gs, tmp_path):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    colour(photos / "a.png")
+    (out / ".genstudio-batch.jsonl").mkdir(parents=True)
+    done = stylize(gs, photos, out)
+    assert done.code == 2 and "is a folder" in done.err and "Traceback" not in done.err
+    assert (out / ".genstudio-batch.jsonl").is_dir()
+
+
 def test_case_5_same_stem_outputs_are_unique_and_settle(gs, tmp_path):
     photos, out = tmp_path / "photos", tmp_path / "out"
     colour(photos / "x" / "b.png", (200, 0, 0))
