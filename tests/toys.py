@@ -100,3 +100,21 @@ def shade_classes(root: Path, count: int = 12) -> Path:
             shade = 40 + index * 5 if label == "dark" else 200 - index * 5
             Image.new("L", (16, 16), shade).save(root / label / f"{index}.png")
     return root
+
+
+def train_killed_at(step: int, setup: str, call: str, timeout: float = 120):
+    """Run `setup` then `call` in a fresh process whose training is killed outright (SIGKILL: nothing written on
+    the way out) when the progress event of training step `step` arrives; `call` passes `progress=kill`.
+    Returns the CompletedProcess (returncode -SIGKILL when the kill happened)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(setup) + textwrap.dedent(f"""
+        import os as _os, signal as _signal
+
+        def kill(event):
+            if event.kind == "progress" and event.task.startswith("Training") and event.done == {step}:
+                _os.kill(_os.getpid(), _signal.SIGKILL)
+    """) + textwrap.dedent(call)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)

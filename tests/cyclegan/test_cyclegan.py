@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -18,6 +15,7 @@ from typer.testing import CliRunner
 
 from genstudio.errors import UserError
 from genstudio.provenance import read_provenance
+from tests.toys import train_killed_at
 
 from .conftest import SIDE, TINY, make_domains, shape_image
 
@@ -180,19 +178,12 @@ def test_sigkill_mid_run_then_resume_finishes_like_the_straight_run(straight, tm
 
     domains, straight_out = straight
     out = tmp_path / "run"
-    script = textwrap.dedent(f"""
-        import os, signal
-        from genstudio.operations.train import train
-
-        def kill_at_step_5(event):  # the step-4 checkpoint is on disk, step 5 is not
-            if event.kind == "progress" and event.task.startswith("Training") and event.done == 5:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        train(backend="cyclegan", data={str(domains)!r}, out={str(out)!r}, steps=6, resolution={SIDE},
-              batch_size=2, device="cpu", assignments={TINY[1::2]!r}, checkpoint_every=2, sample_count=4,
-              deterministic=True, threads=1, log_every=1, progress=kill_at_step_5)
-    """)
-    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    # the step-4 checkpoint is on disk, step 5 is not
+    killed = train_killed_at(5, "from genstudio.operations.train import train\n", f"""
+train(backend="cyclegan", data={str(domains)!r}, out={str(out)!r}, steps=6, resolution={SIDE}, batch_size=2,
+      device="cpu", assignments={TINY[1::2]!r}, checkpoint_every=2, sample_count=4, deterministic=True,
+      threads=1, log_every=1, progress=kill)
+""")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (out / "model.json").exists()
     assert [step for step, _ in list_checkpoints(out)][-1] == 4

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -17,6 +14,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from genstudio.gui.metrics_log import MetricsLog
+from tests.toys import train_killed_at
 
 from .progan_tiny import CONFIG, OPTIONS, STEPS, records, train
 
@@ -92,19 +90,10 @@ def test_sigkill_during_a_fade_in_then_resume_finishes_like_the_straight_run(str
     from genstudio.training.checkpoints import list_checkpoints
 
     out = tmp_path / "run"
-    script = textwrap.dedent(f"""
-        import os, signal, sys, torch
-        sys.path.insert(0, {HERE!r})
-        torch.set_num_threads(1)
-        from progan_tiny import train
-
-        def kill_at_step_9(event):  # step 9 is half way through stage 2's fade-in; the checkpoint is at 6
-            if event.kind == "progress" and event.done == 9:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        train({str(out)!r}, checkpoint_every=3, progress=kill_at_step_9)
-    """)
-    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    # step 9 is half way through stage 2's fade-in; the checkpoint is at 6
+    killed = train_killed_at(9, f"import sys, torch\nsys.path.insert(0, {HERE!r})\ntorch.set_num_threads(1)\n"
+                                "from progan_tiny import train\n",
+                             f"train({str(out)!r}, checkpoint_every=3, progress=kill)\n")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (out / "model.json").exists()
     assert [step for step, _ in list_checkpoints(out)][-1] == 6

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
 from safetensors.torch import load_file
+
+from tests.toys import train_killed_at
 
 from .stylegan2_tiny import CONFIG, OPTIONS, STEPS, records, train
 
@@ -90,19 +89,10 @@ def test_sigkill_then_resume_finishes_like_the_straight_run(straight, tmp_path):
     from genstudio.training.checkpoints import list_checkpoints
 
     out = tmp_path / "run"
-    script = textwrap.dedent(f"""
-        import os, signal, sys, torch
-        sys.path.insert(0, {HERE!r})
-        torch.set_num_threads(1)
-        from stylegan2_tiny import train
-
-        def kill_at_step_13(event):  # the last checkpoint is at 10, mid-way between ADA adjustments
-            if event.kind == "progress" and event.done == 13:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        train({str(out)!r}, checkpoint_every=5, progress=kill_at_step_13)
-    """)
-    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    # the last checkpoint is at 10, mid-way between ADA adjustments
+    killed = train_killed_at(13, f"import sys, torch\nsys.path.insert(0, {HERE!r})\ntorch.set_num_threads(1)\n"
+                                 "from stylegan2_tiny import train\n",
+                             f"train({str(out)!r}, checkpoint_every=5, progress=kill)\n")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (out / "model.json").exists()
     assert [step for step, _ in list_checkpoints(out)][-1] == 10
