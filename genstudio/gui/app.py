@@ -25,7 +25,18 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def check_system_libraries() -> None:
+    """UserError naming the missing libraries (and their apt packages) when Qt's X11 window could not open: Qt
+    would abort the process with a message that blames its plugin instead (genstudio.gui.systemlibs)."""
+    from genstudio.gui.systemlibs import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise UserError(problem)
+
+
 def run(argv: list[str] | None = None) -> int:
+    check_system_libraries()  # before Qt loads anything
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from genstudio.gui.main_window import MainWindow
