@@ -91,6 +91,7 @@ class Capabilities:
     truncation: str = "prior"  # generators: "prior" (z * psi), "own" (module.truncate(z, psi)) or "none"
     style_mixing: bool = False  # style-based generators: generate_styles(...) (truncation in W, mixing)
     likelihood: bool = False  # the module has elbo() and iwae_log_likelihood() (genstudio eval's NLL)
+    drawing_steps: bool = False  # the module's drawing_steps(z) -> the canvas after each step (genstudio animate)
     prepares_style: bool = False  # stylizers: the module's prepare_style(style) feeds an exported style input
     postprocesses: bool = False  # stylizers: the module's postprocess(...) finishes an exported graph's output
     class_names: bool = False  # the module names its classes (backends that need no training)

@@ -113,6 +113,19 @@ class Likelihood(Protocol):
 
 
 @runtime_checkable
+class DrawingSteps(Protocol):
+    """`drawing_steps`: a generator that draws its image in `steps` refinements of a canvas (DRAW, Gregor et al.
+    2015): drawing_steps(z, labels=None) -> N x steps x C x H x W in [0, 1], the canvas after steps 1 .. steps
+    for the latents z (N x latent_dim, the same latents `generate` takes); the last frame is `generate(z, labels)`.
+    No random draws: the frames depend on z alone. `genstudio animate`, its jobs and the app's steps player show
+    them (genstudio.operations.animate)."""
+
+    steps: int
+
+    def drawing_steps(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class ExportRecipe(Protocol):
     """`export_recipe`: export_graphs() -> list[genstudio.export.ExportGraph], the main graph ("model") first.
 
@@ -170,6 +183,8 @@ CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
     Capability("style_mixing", "module", StyleMixing,
                "generate_styles(z, labels, *, truncation, truncation_cutoff, mix_z, mix_from); noise_inputs(n)"),
     Capability("likelihood", "module", Likelihood, "elbo(x, labels) and iwae_log_likelihood(x, labels, k)"),
+    Capability("drawing_steps", "module", DrawingSteps,
+               "steps; drawing_steps(z, labels) -> N x steps x C x H x W, the canvas after each step"),
     Capability("prepares_style", "module", PreparesStyle, "prepare_style(style) -> 1 x 3 x H x W"),
     Capability("postprocesses", "module", Postprocesses,
                "postprocess(content, styled, *, strength, preserve_color) -> images"),
@@ -184,5 +199,5 @@ CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
 )}
 
 # What an ONNX-only backend (runtime "onnx") cannot declare: each needs a torch module.
-TORCH_ONLY = ("trainable", "exportable", "export_recipe", "records_extra", "likelihood", "prepares_style",
-              "postprocesses", "class_names", "reports_progress")
+TORCH_ONLY = ("trainable", "exportable", "export_recipe", "records_extra", "likelihood", "drawing_steps",
+              "prepares_style", "postprocesses", "class_names", "reports_progress")
