@@ -32,6 +32,9 @@ def train(
     checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1,
                                          help="Steps between checkpoints (one is always written at the end and on "
                                               "Ctrl-C); a run killed outright resumes from the last one."),
+    sample_every: str = typer.Option("auto", "--sample-every",
+                                     help="Sample grids (OUT/samples.png): every N steps, every N seconds (30s, 2m) "
+                                          "or auto (the first within a minute, then spaced to the run's speed)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Train a backend; Ctrl-C stops cleanly with a resumable checkpoint."""
@@ -52,6 +55,7 @@ def train(
                                       resolution=resolution, batch_size=batch_size, device=device, seed=seed,
                                       assignments=assignments, style=style, styles=styles, vgg_weights=vgg_weights,
                                       data_b=data_b, resume=resume, checkpoint_every=checkpoint_every,
+                                      sample_every=sample_every,
                                       progress=bar, abort=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -35,7 +35,7 @@ from genstudio.training.metrics import TENSORBOARD_DIR, MetricsLog
 from genstudio.training.options import FitOptions
 from genstudio.training.order import gather_batch
 from genstudio.training.run import Run, build_run, determinism, load_trainer, run_device
-from genstudio.training.samples import SAMPLES_DIR, draw_samples, write_samples
+from genstudio.training.samples import SAMPLES_DIR, SampleSchedule, draw_samples, write_samples
 from genstudio.training.snapshot import capture, newest_state, restore
 from genstudio.training.split import evaluate_held_out
 from genstudio.training.task import TrainingSummary
@@ -55,7 +55,7 @@ def fit(
     resume: bool = False,  # continue from out_dir/checkpoints' newest checkpoint
     checkpoint_every: int = 500,  # steps between checkpoints (always one at the end and on cancel)
     keep_checkpoints: int = 3,  # how many recent checkpoints to keep
-    sample_every: int = 500,  # steps between sample grids (always one at the end)
+    sample_every: int | str = "auto",  # N steps, "Ns"/"Nm" of wall time, or auto (see samples.SampleSchedule)
     sample_count: int = 64,  # images per sample grid; 0 draws none
     ema_decay: float = 0.999,  # weight of the old average per step; 0 disables EMA
     grad_clip: float | None = None,  # max grad norm per optimizer, None = off
@@ -126,9 +126,10 @@ def _fit(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path,
             reporter.log(f"removed checkpoint {folder.name}, which could not be resumed from", "warning")
     metrics = MetricsLog(out_dir, run.step) if world.is_main else None
     meter = Meter(run.ctx.optimizers)
+    schedule = SampleSchedule(options.sample_every)
     cancelled = False
     try:
-        _train_steps(run, reporter, metrics, meter)
+        _train_steps(run, reporter, metrics, meter, schedule)
     except Cancelled:
         cancelled = True
         reporter.log(f"cancelled at step {run.step}; writing a checkpoint and the model")
@@ -143,7 +144,8 @@ def _fit(spec: BackendSpec, config: dict[str, Any], dataset: Any, out_dir: Path,
     return summary
 
 
-def _train_steps(run: Run, reporter: Progress, metrics: MetricsLog | None, meter: Meter) -> None:
+def _train_steps(run: Run, reporter: Progress, metrics: MetricsLog | None, meter: Meter,
+                 schedule: SampleSchedule) -> None:
     import torch
 
     source = run.live_ema_source
@@ -161,27 +163,31 @@ def _train_steps(run: Run, reporter: Progress, metrics: MetricsLog | None, meter
         run.step += 1
         run.epoch, run.index = run.order.advance(run.epoch, run.index)
         meter.add(losses, len(images) * run.world.world_size)
-        _after_step(run, reporter, metrics, meter)
+        _after_step(run, reporter, metrics, meter, schedule)
 
 
-def _after_step(run: Run, reporter: Progress, metrics: MetricsLog | None, meter: Meter) -> None:
+def _after_step(run: Run, reporter: Progress, metrics: MetricsLog | None, meter: Meter,
+                schedule: SampleSchedule) -> None:
     options, step = run.options, run.step
     if step % options.log_every == 0 or step == run.total_steps:
         record = meter.record(step, run.elapsed_before)
         reporter.update(step, **{key: value for key, value in record.items() if key not in ("step", "lr")})
         if metrics is not None:
             metrics.write(record)
-    if run.world.is_main and options.sample_count and step % options.sample_every == 0:
-        _samples(run, meter)
+    if run.world.is_main and options.sample_count and schedule.due(step):
+        _samples(run, meter, schedule)
     if step % options.checkpoint_every == 0 and step < run.total_steps:
         _checkpoint(run, meter)
 
 
-def _samples(run: Run, meter: Meter) -> None:
+def _samples(run: Run, meter: Meter, schedule: SampleSchedule | None = None) -> None:
+    started = schedule.clock() if schedule is not None else 0.0
     module = run.ema if run.ema is not None else run.task.model_module(None)
     images = draw_samples(run.task, module, run.options.sample_count, run.options.seed, run.device)
     write_samples(run.out_dir, run.step, images)
     meter.sampled_at = run.step
+    if schedule is not None:
+        schedule.drawn(run.step, schedule.clock() - started)
 
 
 def _checkpoint(run: Run, meter: Meter) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from genstudio.errors import UserError
 from genstudio.training.context import AMP_CHOICES
+from genstudio.training.samples import parse_sample_every
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class FitOptions:
     resume: bool = False  # continue from the newest checkpoint in out_dir/checkpoints
     checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end and on cancel)
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
-    sample_every: int = 500  # steps between sample grids (one is always drawn at the end)
+    sample_every: int | str = "auto"  # N steps, "Ns" seconds or "auto" (first within a minute, then adaptive)
     sample_count: int = 64  # images in a sample grid; 0 draws none
     ema_decay: float = 0.999  # weight of the old average per step; 0 disables the EMA copy
     grad_clip: float | None = None  # max gradient norm per optimizer, None = no clipping
@@ -34,10 +35,15 @@ class FitOptions:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise UserError(f"{name} must be a whole number >= 0, not {value!r}")
-        for name in ("batch_size", "checkpoint_every", "keep_checkpoints", "sample_every", "log_every"):
+        for name in ("batch_size", "checkpoint_every", "keep_checkpoints", "log_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"{name.replace('_', ' ')} must be a whole number >= 1, not {value!r}")
+        try:
+            parse_sample_every(self.sample_every)
+        except (TypeError, ValueError):
+            raise UserError(f"sample every must be a number of steps >= 1, seconds like 30s, or auto; not "
+                            f"{self.sample_every!r}") from None
         if self.sample_count < 0:
             raise UserError(f"sample count must be >= 0, not {self.sample_count!r}")
         if not 0.0 <= self.ema_decay < 1.0:
