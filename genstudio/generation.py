@@ -169,17 +169,37 @@ def generate(
             z = truncate(module, z, truncation, truncation_mode)
         labels_list = [label_for(i, label, num_classes) for i in chunk]
         labels = torch.tensor(labels_list, dtype=torch.long, device=device) if num_classes else None
-        if style_based:
-            check_truncation(truncation)
-            mix_z = latents(mixing.seed, chunk, module.latent_dim).to(device) if mixing is not None else None
-            images = module.generate_styles(z.to(device), labels, truncation=truncation,
-                                            truncation_cutoff=truncation_cutoff, mix_z=mix_z,
-                                            mix_from=mixing.layer if mixing is not None else None)
-            images = images.float().clamp(0, 1).cpu()
-        else:
-            images = module.generate(z.to(device), labels).float().clamp(0, 1).cpu()
+        mix_z = latents(mixing.seed, chunk, module.latent_dim) if style_based and mixing is not None else None
+        images = images_from_latents(module, z, labels, truncation=truncation, style_based=style_based,
+                                     truncation_cutoff=truncation_cutoff, mix_z=mix_z,
+                                     mix_from=mixing.layer if mixing is not None else None, device=device)
         for offset, index in enumerate(chunk):
             yield Sample(index, labels_list[offset], images[offset])
+
+
+@torch.no_grad()
+def images_from_latents(
+    module: Any,
+    z: torch.Tensor,  # N x latent_dim; already truncated for a generator that is not style-based
+    labels: torch.Tensor | None,  # N class indices (conditional models), or None
+    *,
+    truncation: float = 1.0,  # style-based: toward w_avg in W
+    style_based: bool = False,  # the backend declares style_mixing: through generate_styles
+    truncation_cutoff: int | None = None,  # style-based: truncate the layers below this only
+    mix_z: torch.Tensor | None = None,  # style-based: N x latent_dim whose styles layers >= mix_from take
+    mix_from: int | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """N x C x H x W in [0, 1] on the CPU: what `generate` draws from its latents, for callers that choose their
+    own latents (a latent walk)."""
+    if style_based:
+        check_truncation(truncation)
+        images = module.generate_styles(z.to(device), labels, truncation=truncation,
+                                        truncation_cutoff=truncation_cutoff,
+                                        mix_z=mix_z.to(device) if mix_z is not None else None, mix_from=mix_from)
+    else:
+        images = module.generate(z.to(device), labels)
+    return images.float().clamp(0, 1).cpu()
 
 
 def grid(images: Sequence[torch.Tensor], columns: int | None = None, padding: int = 2) -> torch.Tensor:
