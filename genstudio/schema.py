@@ -32,10 +32,13 @@ class ConfigField:
     max: float | None = None
     choices: tuple[str, ...] = ()  # allowed values for type "choice"
     label: str = ""  # short label for forms; defaults to the name with spaces
+    allowed: tuple[int, ...] = ()  # type "int" only: the only values accepted (resolutions a network can build)
 
     def __post_init__(self) -> None:
         if self.type == "choice" and not self.choices:
             raise ValueError(f"config field {self.name!r} is a choice with no choices")
+        if self.allowed and (self.type != "int" or not all(type(v) is int for v in self.allowed)):
+            raise ValueError(f"config field {self.name!r}: allowed values are for int fields, as ints")
         self.validate(self.default)  # a bad default is the plugin author's bug: fail at registration
 
     @property
@@ -77,6 +80,8 @@ class ConfigField:
             raise UserError(f"{self.name}: expected {self._expected()}, got {value!r}")
         if self.type == "choice" and value not in self.choices:
             raise UserError(f"{self.name}: expected one of {', '.join(self.choices)}; got {value!r}")
+        if self.allowed and value not in self.allowed:
+            raise UserError(f"{self.name}: expected one of {', '.join(map(str, self.allowed))}; got {value!r}")
         if self.type in ("int", "float"):
             if self.min is not None and value < self.min:
                 raise UserError(f"{self.name}: {value} is below the minimum {self.min:g}")
@@ -87,6 +92,8 @@ class ConfigField:
     def _expected(self) -> str:
         if self.type == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.allowed:
+            return "one of " + ", ".join(map(str, self.allowed))
         bounds = ""
         if self.min is not None or self.max is not None:
             low = "-inf" if self.min is None else f"{self.min:g}"
@@ -105,6 +112,8 @@ class ConfigField:
             data["choices"] = list(self.choices)
         if self.label:
             data["label"] = self.label
+        if self.allowed:
+            data["allowed"] = list(self.allowed)
         return data
 
 

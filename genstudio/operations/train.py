@@ -62,14 +62,70 @@ def user_config(spec: Any, *, config: dict[str, Any] | None = None, assignments:
 
 def derive_config(spec: Any, values: dict[str, Any], explicit: set[str], scan: Any) -> tuple[dict[str, Any], dict]:
     """The resolved config with the dataset-derived fields the user did not set; and those derived values."""
+    from genstudio.captions import VOCABULARY_FIELD, derive_vocabulary
     from genstudio.data import detect_channels
+    from genstudio.inputs import InputKind
 
     derived: dict[str, Any] = {}
     if "channels" in spec.schema and "channels" not in explicit:
         derived["channels"] = detect_channels(scan)
     if "num_classes" in spec.schema and "num_classes" not in explicit and len(scan.classes) >= 2:
         derived["num_classes"] = len(scan.classes)
+    captioned = spec.input(InputKind.CAPTION) is not None and VOCABULARY_FIELD in spec.schema
+    if captioned and VOCABULARY_FIELD not in explicit:
+        derived[VOCABULARY_FIELD] = derive_vocabulary(spec.schema.resolve(values), scan)  # the captions' words
     return spec.schema.resolve({**values, **derived}), derived
+
+
+@dataclass
+class CheckedTraining:
+    """A request that passed every check that needs no decoding: the backend, the user's values, the resolved
+    config with the dataset-derived settings, and the dataset's scan."""
+
+    spec: Any  # BackendSpec
+    values: dict[str, Any]  # what the user set
+    config: dict[str, Any]  # resolved, with the derived settings
+    derived: dict[str, Any]
+    extra: dict[str, Any]  # the backend's model_extra(config)
+    scan: Any  # genstudio.data.FolderScan of the (first) dataset folder
+    folders: tuple[Path, Path] | None  # the two domains' folders, for two-domain backends
+
+
+def check_training(
+    *,
+    backend: str,
+    data: str | os.PathLike[str],
+    config: dict[str, Any] | None = None,  # field -> value
+    assignments: list[str] | str | None = None,  # ["field=value", ...] (--set)
+    resolution: int | None = None,
+    style: str | os.PathLike[str] | None = None,  # config style_image (fast-style)
+    styles: str | os.PathLike[str] | None = None,  # config style_dir (adain)
+    vgg_weights: str | os.PathLike[str] | None = None,  # config vgg_weights
+    data_b: str | os.PathLike[str] | None = None,  # config data_b: domain B's folder (two-domain backends)
+) -> CheckedTraining:
+    """Every check of a training request that reads no pixels (the schema, the backend's declared values, the
+    dataset's files and classes, pretrained files): what `prepare_training` runs first, and what the app runs
+    before it queues a train job, so a bad request is one line at once, never a job failing after minutes."""
+    from genstudio.data import scan_folder
+    from genstudio.domains import domain_folders, two_domains
+    from genstudio.plugins import get_registry
+    from genstudio.training.run import model_extra
+
+    spec = get_registry().backend(backend)
+    if not spec.capabilities.trainable:
+        raise UserError(f"backend {spec.id!r} is not trainable")
+    values, explicit = user_config(spec, config=config, assignments=assignments, resolution=resolution,
+                                   paths={"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights,
+                                          "data_b": data_b})
+    folders = domain_folders(data, values.get("data_b")) if two_domains(spec) else None
+    scan = scan_folder(folders[0] if folders else data)
+    if not scan.files:
+        skipped = f"; {len(scan.skipped)} file(s) passed over, e.g. {scan.skipped[0].reason}" if scan.skipped else ""
+        raise UserError(f"no images to train on in {scan.root} (a folder of images, or of class folders of "
+                        f"images){skipped}")
+    resolved, derived = derive_config(spec, values, explicit, scan)
+    extra = model_extra(spec, resolved)  # a missing pretrained network or style file fails before the data is read
+    return CheckedTraining(spec, values, resolved, derived, extra, scan, folders)
 
 
 def prepare_training(
@@ -86,22 +142,13 @@ def prepare_training(
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> PreparedTraining:
-    """Check the request, derive the data-dependent settings and read the dataset."""
-    from genstudio.data import ImageFolderDataset, scan_folder
-    from genstudio.domains import UnpairedDataset, domain_folders, two_domains
-    from genstudio.plugins import get_registry
-    from genstudio.training.run import model_extra
+    """Check the request (`check_training`), then read the dataset."""
+    from genstudio.data import ImageFolderDataset
+    from genstudio.domains import UnpairedDataset
 
-    spec = get_registry().backend(backend)
-    if not spec.capabilities.trainable:
-        raise UserError(f"backend {spec.id!r} is not trainable")
-    values, explicit = user_config(spec, config=config, assignments=assignments, resolution=resolution,
-                                   paths={"style_image": style, "style_dir": styles, "vgg_weights": vgg_weights,
-                                          "data_b": data_b})
-    folders = domain_folders(data, values.get("data_b")) if two_domains(spec) else None
-    scan = scan_folder(folders[0] if folders else data)
-    resolved, derived = derive_config(spec, values, explicit, scan)
-    extra = model_extra(spec, resolved)  # a missing pretrained network or style file fails before the data is read
+    checked = check_training(backend=backend, data=data, config=config, assignments=assignments,
+                             resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights, data_b=data_b)
+    spec, resolved, derived, folders = checked.spec, checked.config, checked.derived, checked.folders
     reporter = Progress(progress, f"Preparing {spec.id}")
     if derived:
         reporter.log("from the data: " + ", ".join(f"{key}={value}" for key, value in derived.items()))
@@ -112,7 +159,7 @@ def prepare_training(
         dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
     if dataset.report.skipped:
         reporter.log(dataset.report.summary(), "warning")
-    return PreparedTraining(spec, resolved, dataset, derived, extra)
+    return PreparedTraining(spec, resolved, dataset, derived, checked.extra)
 
 
 def train(

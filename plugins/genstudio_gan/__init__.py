@@ -51,10 +51,11 @@ def _training_fields(ngf: int, ndf: int, width_help: str) -> list[ConfigField]:
     ]
 
 
-def _image_fields(resolution: int, min_resolution: int, resolution_help: str) -> list[ConfigField]:
+def _image_fields(resolution: int, min_resolution: int, resolution_help: str,
+                  allowed: tuple[int, ...] = ()) -> list[ConfigField]:
     """Image size and channels: set from the dataset when training, saved so the model can be rebuilt alone."""
     return [
-        ConfigField("resolution", "int", resolution, resolution_help, min=min_resolution, max=128),
+        ConfigField("resolution", "int", resolution, resolution_help, min=min_resolution, max=128, allowed=allowed),
         ConfigField("channels", "int", 3, "Colour channels: 1 (grayscale) or 3 (RGB); set from the dataset.",
                     min=1, max=3),
     ]
@@ -68,12 +69,14 @@ GAN_SCHEMA = ConfigSchema(
 )
 
 DCGAN_SCHEMA = ConfigSchema(
-    _image_fields(64, 32, "Width and height of the images in pixels: 32, 64 or 128; set from the dataset.")
+    _image_fields(64, 32, "Width and height of the images in pixels: 32, 64 or 128; set from the dataset.",
+                  CONV_RESOLUTIONS)
     + _training_fields(64, 64, "channels of the widest-resolution layer")
 )
 
 CGAN_SCHEMA = ConfigSchema(
-    _image_fields(64, 32, "Width and height of the images in pixels: 32, 64 or 128; set from the dataset.")
+    _image_fields(64, 32, "Width and height of the images in pixels: 32, 64 or 128; set from the dataset.",
+                  CONV_RESOLUTIONS)
     + [
         ConfigField("num_classes", "int", 10, "Number of classes (the dataset's subfolders); set from the dataset.",
                     min=2, max=10000, label="classes"),

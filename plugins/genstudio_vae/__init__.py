@@ -20,7 +20,7 @@ def _fields() -> list[ConfigField]:
     """The options both backends share: image shape, networks, likelihood, then the training recipe."""
     return [
         ConfigField("resolution", "int", 32, "Width and height of the images in pixels: 32, 64 or 128.", min=32,
-                    max=128),
+                    max=128, allowed=CONV_RESOLUTIONS),
         ConfigField("channels", "int", 3, "Colour channels: 1 (grayscale) or 3 (RGB).", min=1, max=3),
         ConfigField("latent_dim", "int", 32, "Length of the latent vector z.", min=1, max=1024),
         ConfigField("width", "int", 32,
