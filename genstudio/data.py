@@ -47,6 +47,9 @@ IMAGE_FORMATS: dict[str, str] = {
 }
 PILLOW_FORMATS: tuple[str, ...] = tuple(sorted(set(IMAGE_FORMATS.values())))  # the only decoders Pillow may try
 
+CAPTION_SUFFIX = ".txt"  # image.txt beside image.png holds its captions (genstudio.captions)
+CAPTIONS_FILE = "captions.jsonl"  # a folder's captions, one JSON object a line (genstudio.captions)
+
 ResizePolicy = Literal["center-crop", "stretch", "pad"]
 RESIZE_POLICIES: tuple[str, ...] = ("center-crop", "stretch", "pad")
 CACHE_FORMAT_VERSION = 1  # bump when the decoded pixels or the cache layout change
@@ -280,7 +283,9 @@ def _files_in(folder: Path, recursive: bool) -> list[Path]:
 
 def _split_by_extension(files: list[Path]) -> tuple[list[Path], list[BadFile]]:
     images = [path for path in files if path.suffix.lower() in IMAGE_FORMATS]
-    others = [BadFile(str(path), _unsupported_reason(path.suffix.lower())) for path in files if path not in images]
+    captioned = {path.with_suffix(CAPTION_SUFFIX) for path in images}  # image.txt beside image.png: its captions
+    others = [BadFile(str(path), _unsupported_reason(path.suffix.lower())) for path in files
+              if path not in images and path not in captioned and path.name != CAPTIONS_FILE]
     return images, others
 
 
