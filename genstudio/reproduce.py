@@ -104,6 +104,14 @@ def _reproduce_interpolate_seeds(record: dict[str, Any], out: Path, model: str |
     return item[1], item[2]
 
 
+def _reproduce_walk(record: dict[str, Any], out: Path, model: str | None,
+                    **_files: str | None) -> tuple[Any, dict[str, Any]]:
+    """A frame of a latent walk (genstudio.walk): the frame folder's PNGs carry the walk's record and "frame"."""
+    from genstudio.walk import reproduce_frame
+
+    return reproduce_frame(_open_recorded_sampler(record, model), record)
+
+
 def _located(recorded: str | None, given: str | None, sha256: str | None, what: str, option: str) -> Path:
     """The file that was `what` (given again with `option`, or where the record says), checked by its sha256."""
     from genstudio.fileio import sha256_file
@@ -259,6 +267,7 @@ def _reproduce_interpolate(record: dict[str, Any], out: Path, model: str | None,
 REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "generate": _reproduce_generate,
     "interpolate-seeds": _reproduce_interpolate_seeds,
+    "latent-walk": _reproduce_walk,
     "stylize": _reproduce_stylize,
     "translate": _reproduce_stylize,
     "reconstruct": _reproduce_reconstruct,

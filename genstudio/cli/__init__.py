@@ -30,6 +30,7 @@ from genstudio.cli.info import info, reproduce
 from genstudio.cli.output import console_err, shown
 from genstudio.cli.stylize import stylize
 from genstudio.cli.train import train
+from genstudio.cli.walk import walk
 from genstudio.errors import DEBUG_ENV, PluginError, UserError, debug_enabled
 
 _APP_SETTINGS = dict(
@@ -61,6 +62,7 @@ _COMMANDS: dict[str, tuple] = {
     "translate": (stylize, {"help": "Translate images with a translator backend (the same options as stylize)."}),
     "reconstruct": (vae_cli.reconstruct, {}),
     "interpolate": (vae_cli.interpolate, {}),
+    "walk": (walk, {}),
     "gui": (gui, {}),
 }
 

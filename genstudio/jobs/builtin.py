@@ -21,6 +21,9 @@ eval:            model, data (required); metrics, count, features, seed, k, batc
 reconstruct:     model, inputs, out (required); compare, label, device (as `genstudio reconstruct`).
 interpolate:     model, image_a, image_b, out (required); steps, label, device (as `genstudio interpolate`).
 translate-folder: the stylize-folder runner for translators; direction instead of style/strength.
+walk:            model, seeds ("1,7,3" or a list), out (required); frames, loop, fps, format, index,
+                 label, truncation, truncation_cutoff, mix_with, mix_from, batch_size, device, runtime,
+                 provider, config, set, overwrite (as `genstudio walk`; genstudio.walk.walk_to_file).
 """
 
 from __future__ import annotations
@@ -160,3 +163,19 @@ def run_interpolate(params: dict[str, Any], progress: EventSink, abort: AbortChe
     from genstudio.operations.autoencode import interpolate
 
     return interpolate(**params, progress=progress, abort=abort).to_dict()
+
+
+WALK_PARAMS = {"model", "seeds", "out", "frames", "loop", "fps", "format", "index", "label", "truncation",
+               "truncation_cutoff", "mix_with", "mix_from", "batch_size", "device", "runtime", "provider", "config",
+               "set", "overwrite"}
+
+
+def run_walk(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    """A latent walk through seeds written as an animation, like `genstudio walk` (genstudio.walk)."""
+    _check_params("walk", params, WALK_PARAMS)
+    from genstudio.walk import walk_to_file
+
+    options = {k: v for k, v in params.items() if k not in {"model", "out", "set"}}
+    summary = walk_to_file(_model_or_backend(params["model"]), params["out"], **options,
+                           assignments=list(params.get("set") or []), progress=progress, abort=abort)
+    return summary.to_dict()

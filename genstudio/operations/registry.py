@@ -89,6 +89,8 @@ BUILTIN: tuple[Operation, ...] = (
     Operation("interpolate", f"{_B}:run_interpolate", "A latent path between two images (autoencoders).",
               required=("model", "image_a", "image_b", "out"), path_params=("model", "image_a", "image_b", "out"),
               uses_gpu=True),
+    Operation("walk", f"{_B}:run_walk", "A latent walk through seeds as an animated GIF/WebP or frames.",
+              required=("model", "seeds", "out"), path_params=("out",), uses_gpu=True),
 )
 
 
