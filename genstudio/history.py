@@ -337,8 +337,9 @@ def reuse_settings(record: Any, registry: Any) -> ReusedSettings:
 def _options(parameters: dict[str, Any], spec: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     checks: dict[str, tuple[type, float, float]] = {
-        "seed": (int, 0, MAX_SEED), "label": (int, 0, 1_000_000), "truncation": (float, 0.0, 1.0),
-        "truncation_cutoff": (int, 0, 1000), "strength": (float, 0.0, 1.0), "max_size": (int, 0, 4096)}
+        "seed": (int, 0, MAX_SEED), "index": (int, 0, 1_000_000), "label": (int, 0, 1_000_000),
+        "truncation": (float, 0.0, 1.0), "truncation_cutoff": (int, 0, 1000), "strength": (float, 0.0, 1.0),
+        "max_size": (int, 0, 4096)}
     for name, (kind, low, high) in checks.items():
         value = parameters.get(name)
         if value is None:
@@ -420,3 +421,46 @@ def unique_target(folder: Path, name: str) -> Path:
         target = folder / f"{stem}-{number}{suffix}"
         number += 1
     return target
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A finished job's images
+
+MAX_JOB_FILES = 5000  # images taken from one job's results
+
+
+def result_files(params: dict[str, Any], result: Any) -> list[Path]:
+    """The image files a finished job wrote, from its result: `files` (generate, interpolate), `written` outputs
+    (reconstruct), or the batch journal in its `out` folder (stylize, translate, restore: every file the folder
+    pipeline finished there). Only files inside the job's output folder that exist are returned."""
+    from genstudio.batch.pipeline import JOURNAL
+
+    if not isinstance(result, dict):
+        return []
+    out_text = result.get("out") or (params or {}).get("out")
+    if not isinstance(out_text, str) or not out_text:
+        return []
+    out = Path(out_text).expanduser().resolve()
+    listed: list[Any] = []
+    if isinstance(result.get("files"), list):
+        listed = result["files"]
+    elif isinstance(result.get("written"), list):
+        listed = [item.get("output") for item in result["written"] if isinstance(item, dict)]
+    else:
+        journal = out / JOURNAL
+        if journal.is_file() and not journal.is_symlink():
+            for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    relative = json.loads(line)["output"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut by a kill
+                if isinstance(relative, str):
+                    listed.append(str(out / relative))
+    files: list[Path] = []
+    for item in dict.fromkeys(str(value) for value in listed if isinstance(value, str)):
+        path = Path(item).expanduser().resolve()
+        if path.is_relative_to(out) and path.is_file():
+            files.append(path)
+        if len(files) >= MAX_JOB_FILES:
+            break
+    return files

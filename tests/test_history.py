@@ -92,7 +92,8 @@ def test_reuse_settings_validates_the_record_through_the_schema(tmp_path):
     good = _record(config={"resolution": 24}, parameters={"seed": 9, "index": 1, "label": 2, "truncation": 0.5})
     settings = reuse_settings(good, registry)
     assert settings.backend == "shapes" and settings.model is None
-    assert settings.config["resolution"] == 24 and settings.options == {"seed": 9, "label": 2, "truncation": 0.5}
+    assert settings.config["resolution"] == 24 and settings.options == {"seed": 9, "index": 1, "label": 2,
+                                                              "truncation": 0.5}
     bad = [None, _record(backend="nope"), _record(config={"no_such_setting": 1}),
            _record(config={"resolution": "huge"}), _record(parameters={"seed": "7; rm"}),
            _record(parameters={"seed": -1}), _record(parameters={"truncation": 3.0}),
@@ -118,3 +119,22 @@ def test_contact_sheet_and_animation_frames(tmp_path):
     with pytest.raises(UserError):
         contact_sheet([])
     assert unique_target(tmp_path, "0.png") == tmp_path / "0-2.png"
+
+
+def test_a_folder_jobs_files_come_from_its_journal_inside_its_out_folder(tmp_path):
+    from genstudio.batch.pipeline import JOURNAL
+    from genstudio.history import result_files
+
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png"):
+        Image.new("RGB", (4, 4)).save(out / name)
+    (tmp_path / "outside.png").write_bytes((out / "a.png").read_bytes())
+    lines = [{"output": "a.png"}, {"output": "sub/b.png"}, {"output": "../outside.png"}, {"output": "gone.png"}]
+    (out / JOURNAL).write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"output": "to')
+    summary = {"out": str(out), "written": 2}
+    assert result_files({}, summary) == [out / "a.png", out / "sub" / "b.png"]
+    assert result_files({"out": str(out)}, {"files": [str(out / "a.png"), str(tmp_path / "outside.png")]}) == [
+        out / "a.png"]
+    assert result_files({"out": str(out)}, {"written": [{"output": str(out / "sub/b.png")}]}) == [out / "sub/b.png"]
+    assert result_files({}, None) == [] and result_files({}, {"files": []}) == []

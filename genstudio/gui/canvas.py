@@ -2,14 +2,16 @@
 
 Wheel zooms (under the cursor), dragging pans, a click selects an image, a double click toggles grid/single.
 Images and folders dropped onto it are added. The view holds no state of its own beyond pixmaps and zoom.
+`CanvasEdits` is the undo stack of what the canvas shows (show a new set, remove, clear).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QGraphicsItem,
@@ -20,7 +22,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
-from genstudio.gui.content import CanvasContent, CanvasImage, images_in
+from genstudio.gui.content import CanvasContent, CanvasImage, CanvasState, images_in
 from genstudio.gui.qimages import load_pixmap, to_qimage
 
 CELL = 160  # grid cell side in scene units: small images are scaled up to it (pixel-sharp), large ones down
@@ -30,6 +32,67 @@ IMAGE_MIME = "application/x-genstudio-image"  # JSON: the dragged image's proven
 EMPTY_TEXT = ("Nothing on the canvas yet.\n\n"
               "Press Try it to generate images right away, pick a backend or a trained model\n"
               "in the library and press Generate, or drop images or folders here.")
+
+
+class ContentEdit(QUndoCommand):
+    """One change of what the canvas shows. Undo puts back the snapshot taken before; redo puts back the one
+    taken at undo time (so images that streamed in after the change, a Generate's, come back too)."""
+
+    def __init__(self, content: CanvasContent, text: str, change: Callable[[CanvasContent], None]):
+        super().__init__(text)
+        self.content, self.change = content, change
+        self.before = content.state()
+        self.after: CanvasState | None = None
+
+    def redo(self) -> None:
+        if self.after is None:
+            self.change(self.content)
+        else:
+            self.content.restore(self.after)
+
+    def undo(self) -> None:
+        self.after = self.content.state()
+        self.content.restore(self.before)
+
+
+class CanvasEdits(QUndoStack):
+    """Undo/redo for the canvas: every change of the shown set goes through here."""
+
+    def __init__(self, content: CanvasContent, parent=None):
+        super().__init__(parent)
+        self.content = content
+        self.setUndoLimit(100)
+
+    def edit(self, text: str, change: Callable[[CanvasContent], None]) -> None:
+        self.push(ContentEdit(self.content, text, change))
+
+    def show(self, images: Iterable[CanvasImage], text: str = "Show images") -> list[CanvasImage]:
+        """Replace the shown set (undoable); returns the list the canvas now holds, which later `content.add`
+        calls extend while nothing else has replaced it."""
+        images = list(images)
+        self.edit(text, lambda content: content.set_images(images))
+        return self.content.images
+
+    def compare(self, images: list[CanvasImage], before: int, after: int, text: str = "Compare") -> None:
+        def change(content: CanvasContent) -> None:
+            content.set_images(images)
+            content.select(after)
+            content.compare(before, after)
+
+        self.edit(text, change)
+
+    def remove_selected(self) -> bool:
+        index = self.content.selected
+        if index is None:
+            return False
+        self.edit(f"Remove {self.content.images[index].title or 'image'}", lambda content: content.remove([index]))
+        return True
+
+    def clear(self) -> bool:
+        if not self.content.images:
+            return False
+        self.edit("Clear canvas", lambda content: content.clear())
+        return True
 
 
 def pixmap_of(image: CanvasImage) -> QPixmap:
@@ -120,6 +183,7 @@ class Canvas(QGraphicsView):
         self._press = None
         self._drag_from = None
         self.columns: int | None = None  # fixed grid columns (the latent strip: one row); None: about square
+        self.edits: CanvasEdits | None = None  # the undo stack drops and opened files go through, when set
         from PySide6.QtCore import QTimer
 
         self._pending = QTimer(self)  # images arriving one by one are laid out together, a few times a second
@@ -385,10 +449,16 @@ class Canvas(QGraphicsView):
         if added:
             event.acceptProposedAction()
 
-    def add_paths(self, paths) -> int:
-        """Add the images among `paths` (files or folders); returns how many."""
+    def add_paths(self, paths, edits: CanvasEdits | None = None) -> int:
+        """Add the images among `paths` (files or folders), undoably with `edits` (or the view's `edits`);
+        returns how many."""
         files = images_in(paths)
-        self.content.add(CanvasImage.from_file(path) for path in files)
+        images = [CanvasImage.from_file(path) for path in files]
+        edits = edits or self.edits
+        if images and edits is not None:
+            edits.edit(f"Add {len(images)} image(s)", lambda content: content.add(images))
+        else:
+            self.content.add(images)
         return len(files)
 
     def copy_selected(self) -> bool:

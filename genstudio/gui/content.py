@@ -2,6 +2,7 @@
 a layout mode; views subscribe with `subscribe(callback)` and re-read on each event.
 
 Events (strings): "reset" (the whole list changed), "added" (images appended), "selection", "mode".
+`state()` / `restore(state)` take and put back a snapshot, for undo (genstudio.gui.canvas.CanvasEdits).
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class CanvasImage:
         path = Path(path)
         return cls(path.name, None, path, provenance_of(path)[0])
 
+    @property
+    def history_id(self) -> str | None:
+        """The history entry this image was recorded as (genstudio.history), when it was."""
+        value = self.meta.get("history")
+        return value if isinstance(value, str) else None
+
     def describe(self) -> str:
         """Provenance as readable text (or where the image came from, when it carries none)."""
         import json
@@ -51,6 +58,16 @@ class CanvasImage:
         else:
             lines.append("No genstudio provenance in this image.")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CanvasState:
+    """A snapshot of what the canvas shows (for undo)."""
+
+    images: tuple[CanvasImage, ...]
+    selected: int | None
+    mode: str
+    split_pair: tuple[int, int] | None
 
 
 class CanvasContent:
@@ -87,6 +104,23 @@ class CanvasContent:
     def clear(self) -> None:
         self.set_images([])
 
+    def remove(self, indices: Iterable[int]) -> int:
+        """Take the images at `indices` off the canvas (split view ends); returns how many."""
+        gone = {index for index in indices if 0 <= index < len(self.images)}
+        if gone:
+            self.set_images(image for index, image in enumerate(self.images) if index not in gone)
+        return len(gone)
+
+    def state(self) -> CanvasState:
+        return CanvasState(tuple(self.images), self.selected, self.mode, self.split_pair)
+
+    def restore(self, state: CanvasState) -> None:
+        self.images = list(state.images)
+        self.selected = state.selected if state.selected is None or state.selected < len(self.images) else None
+        self.split_pair = state.split_pair
+        self.mode = state.mode if state.mode != "split" or state.split_pair else "grid"  # type: ignore[assignment]
+        self._emit("reset")
+
     def select(self, index: int | None) -> None:
         if index is not None and not 0 <= index < len(self.images):
             index = None
@@ -115,6 +149,57 @@ class CanvasContent:
         self.split_pair = (before, after)
         self.mode = "split"
         self._emit("mode")
+
+
+PROVENANCE_LABELS = {  # record keys people read first, with their names; the rest follow as they are
+    "operation": "Operation", "backend": "Backend", "model": "Model", "parameters": "", "config": "Setting",
+    "input": "Input file", "style": "Style image", "runtime": "Runtime", "device": "Device",
+    "plugin": "Plugin", "plugin_version": "Plugin version", "model_sha256": "Weights sha256",
+    "genstudio": "genstudio", "time": "Made",
+}
+MAX_CELL = 500  # characters of one value shown in a cell (the whole value is in the tooltip)
+
+
+def provenance_rows(record: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A provenance record as (field, value) rows a person can read: the operation, backend and model first, each
+    parameter on its own row ("Seed", "Truncation"), settings as "Setting · ngf", nested values flattened with
+    dots. The record is untrusted: everything becomes plain text."""
+    if not isinstance(record, dict):
+        return []
+    rows: list[tuple[str, str]] = []
+    order = [key for key in PROVENANCE_LABELS if key in record] + sorted(
+        str(key) for key in record if key not in PROVENANCE_LABELS)
+    for key in order:
+        value = record.get(key)
+        label = PROVENANCE_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key == "parameters" and isinstance(value, dict):
+            rows += [(str(name).replace("_", " ").capitalize(), _cell(item)) for name, item in value.items()]
+        elif isinstance(value, dict):
+            rows += [(f"{label} · {name}", text) for name, text in _flatten(value)]
+        elif key == "model" and isinstance(value, str) and "/" in value:
+            rows.append((label, f"{Path(value).name}  ({value})"))
+        else:
+            rows.append((label, _cell(value)))
+    return rows
+
+
+def _flatten(mapping: dict[Any, Any], prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for name, value in mapping.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, key + ".")
+        else:
+            rows.append((key, _cell(value)))
+    return rows
+
+
+def _cell(value: Any) -> str:
+    import json
+
+    text = "—" if value is None else (value if isinstance(value, str) else json.dumps(value, default=str))
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 
 def images_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

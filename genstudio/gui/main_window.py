@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QTabWidget,
 )
 
@@ -23,11 +22,13 @@ from genstudio.errors import UserError
 from genstudio.gui import library_data
 from genstudio.gui.canvas import Canvas
 from genstudio.gui.content import CanvasContent, save_image
+from genstudio.gui.gallery import ProvenanceTable, last_folder, remember_folder
 from genstudio.gui.library import LibraryModel, LibraryPanel
 from genstudio.gui.params import ParametersPanel
 from genstudio.gui.queue_model import QueueModel, QueuePanel
 from genstudio.gui.sampling import IMAGE_TO_IMAGE, Source, why_not_generate, why_not_stylize
 from genstudio.gui.training_view import TrainingView
+from genstudio.gui.window_gallery import GalleryMixin
 from genstudio.gui.window_jobs import JobsMixin
 from genstudio.gui.window_runs import RunsMixin
 from genstudio.gui.workers import Task
@@ -44,7 +45,7 @@ class WorkerRelay(QObject):
     job_event = Signal(object)
 
 
-class MainWindow(RunsMixin, JobsMixin, QMainWindow):
+class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
     def __init__(self, queue: JobQueue | None = None, *, start_worker: bool = True, registry: Any = None):
         super().__init__()
         from genstudio.plugins import get_registry
@@ -84,9 +85,7 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
         self.params.generate_requested.connect(self.generate)
         self.params.stylize_requested.connect(self.stylize)
         self.params_dock = self._dock("Parameters", self.params, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.provenance = QPlainTextEdit()
-        self.provenance.setReadOnly(True)
-        self.provenance.setPlaceholderText("Select an image on the canvas to see how it was made.")
+        self.provenance = ProvenanceTable()
         self.provenance_dock = self._dock("Provenance", self.provenance, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.queue_model = QueueModel(self.queue, self)
@@ -109,6 +108,7 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
         self.adopt_timer = None  # polls for the queue's other worker to go (see JobsMixin.adopt_queue)
         self.relay = WorkerRelay()
         self.relay.job_event.connect(self._job_event)
+        self._build_gallery()  # the history, the Gallery tab, the canvas's undo stack (window_gallery)
         if start_worker:
             self.start_worker()
         else:
@@ -313,7 +313,7 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
 
     def _content_event(self, event: str) -> None:
         image = self.content.current
-        self.provenance.setPlainText(image.describe() if image else "")
+        self.provenance.set_image(image)
         self._update_actions()
 
     def save_selected(self) -> Path | None:
@@ -321,11 +321,7 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
         if image is None:
             return None
         name = (image.path.stem if image.path else image.title.replace(" ", "").replace("#", "-").replace("·", "-"))
-        from genstudio.gui.settings_dialog import OUTPUT_KEY
-        from genstudio.settings import Settings
-
-        folder = Path(Settings.load().get(OUTPUT_KEY) or Path.home())
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", str(folder / f"{name}.png"),
+        path, _ = QFileDialog.getSaveFileName(self, "Save image", str(last_folder() / f"{name}.png"),
                                               "PNG with provenance (*.png);;"
                                               "JPEG, provenance in a .json beside it (*.jpg *.jpeg);;"
                                               "WebP, provenance in a .json beside it (*.webp)")
@@ -336,6 +332,7 @@ class MainWindow(RunsMixin, JobsMixin, QMainWindow):
         except (UserError, OSError) as exc:
             self.show_error(str(exc))
             return None
+        remember_folder(saved)
         self.show_message(f"saved {saved}")
         return saved
 

@@ -13,7 +13,8 @@ from genstudio.gui.workers import Task
 
 class RunsMixin:
     """Needs: selection, params, content, canvas, tabs, generate_task, stylize_task, label_task, show_message,
-    show_error, current_source, _generate_blocker, _update_actions."""
+    show_error, current_source, _generate_blocker, _update_actions, and from GalleryMixin: edits (the canvas's undo
+    stack), record_images (the history)."""
 
     def _load_classes(self) -> None:
         """Class names of a conditional source and the style layers of a style-based one, found off the GUI
@@ -80,18 +81,24 @@ class RunsMixin:
             return count
 
         task = Task(work)
-        task.signals.item.connect(lambda item: self.content.add([CanvasImage(item.title, item.pixels, None,
-                                                                             item.record)]))
+        shown = self.edits.show([], f"Generate from {source.title}")  # undoable: Ctrl+Z shows the previous set
+        task.signals.item.connect(lambda item: self._generated(shown, CanvasImage(item.title, item.pixels, None,
+                                                                                  item.record)))
         task.signals.finished.connect(lambda n: self._generate_ended(f"generated {n} images from {source.title}, "
                                                                      f"seed {seed}"))
         task.signals.failed.connect(lambda text: (self._generate_ended(""), self.show_error(text)))
         task.signals.cancelled.connect(lambda: self._generate_ended("stopped"))
-        self.content.set_images([])
         self.tabs.setCurrentWidget(self.canvas)
         self.generate_task = task.start()
         self.show_message(f"generating {count} images from {source.title} (seed {seed})…", 0)
         self._update_actions()
         return task
+
+    def _generated(self, shown: list, image: CanvasImage) -> None:
+        """Each generated image goes into the history, and onto the canvas while it still shows this run's set."""
+        self.record_images([image])
+        if self.content.images is shown:
+            self.content.add([image])
 
     def _generate_ended(self, text: str) -> None:
         if text:
@@ -146,8 +153,7 @@ class RunsMixin:
 
     def _stylized(self, before: CanvasImage, result: Any) -> None:
         after = CanvasImage(result.title, result.pixels, None, result.record)
-        self.content.set_images([before, after])
-        self.content.select(1)
-        self.content.compare(0, 1)
+        self.record_images([after])
+        self.edits.compare([before, after], 0, 1, f"Stylize {before.title}")
         self.tabs.setCurrentWidget(self.canvas)
         self._generate_ended("stylized: drag on the image to move the before/after divider")
