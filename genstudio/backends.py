@@ -7,7 +7,7 @@ implementation on first use.
 
 The implementation (`BackendSpec.load()`'s result) follows `BackendImpl`: it builds a torch module from a
 validated config. What that module offers depends on the backend's kind (`GeneratorModel`, `AutoencoderModel`,
-`StylizerModel`, `TranslatorModel`). Training and export add their own methods in later contracts.
+`StylizerModel`, `TranslatorModel`, `RestorerModel`). Training and export add their own methods in later contracts.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class BackendKind(str, Enum):
     AUTOENCODER = "autoencoder"  # images <-> latents; sample new images
     STYLIZER = "stylizer"  # content image (+ style image) -> image
     TRANSLATOR = "translator"  # image -> image
+    RESTORER = "restorer"  # image (+ mask) -> image: inpaint, denoise, upscale (the declared `task` choice)
 
     def __str__(self) -> str:
         return self.value
@@ -218,7 +219,7 @@ def _reconcile_inputs(spec: BackendSpec) -> tuple[InputSpec, ...]:
         if not isinstance(entry, InputSpec):
             raise ValueError(f"backend {spec.id!r}: inputs must be InputSpec entries, got {type(entry).__name__}")
     implied = []
-    if spec.kind in IMAGE_KINDS and find_input(inputs, InputKind.IMAGE) is None:
+    if spec.kind in (*IMAGE_KINDS, BackendKind.RESTORER) and find_input(inputs, InputKind.IMAGE) is None:
         implied.append(InputSpec(InputKind.IMAGE, help="The image to transform."))
     if spec.capabilities.conditional and find_input(inputs, InputKind.LABEL) is None:
         implied.append(InputSpec(InputKind.LABEL, required=False, help="Class name or number."))
@@ -287,13 +288,27 @@ class TranslatorModel(Protocol):
     def translate(self, x: torch.Tensor, direction: str | None = None) -> torch.Tensor: ...
 
 
-IMAGE_KINDS = (BackendKind.STYLIZER, BackendKind.TRANSLATOR)  # they transform an input image
+@runtime_checkable
+class RestorerModel(Protocol):
+    """kind = restorer. `x` is N x 3 x H x W in [0, 1]; `mask` N x 1 x H x W, 1 where the picture is to be filled
+    (None when no mask is given: denoise, upscale); `task` one of the declared `task` choice input's values.
+
+    The module works at the output's size and keeps it: for the `upscale` task the core first enlarges the image
+    by the settings' `scale` (bicubic, `genstudio.batch.restore.enlarge`) and the module refines it (the
+    pre-upsampling design of SRCNN, Dong et al. 2014, and VDSR, Kim et al. 2016), so one size-preserving graph
+    serves every task and large images may be tiled. Pixels outside the mask should come back unchanged."""
+
+    def restore(self, x: torch.Tensor, mask: torch.Tensor | None = None, task: str | None = None) -> torch.Tensor: ...
+
+
+IMAGE_KINDS = (BackendKind.STYLIZER, BackendKind.TRANSLATOR)  # transform an input image (stylize / translate)
 
 KIND_PROTOCOLS: dict[BackendKind, type] = {
     BackendKind.GENERATOR: GeneratorModel,
     BackendKind.AUTOENCODER: AutoencoderModel,
     BackendKind.STYLIZER: StylizerModel,
     BackendKind.TRANSLATOR: TranslatorModel,
+    BackendKind.RESTORER: RestorerModel,
 }
 
 

@@ -124,7 +124,7 @@ def builtin_backends(tmp_path) -> dict[str, BackendSpec]:
 
 def test_builtin_backends_declare_inputs_matching_their_kind(builtin_backends):
     assert set(builtin_backends) == {"gan", "dcgan", "cgan", "shapes", "vae", "cvae", "gatys", "fast-style", "adain",
-                                    "progan", "cyclegan", "stylegan2"}
+                                    "progan", "cyclegan", "stylegan2", "restore", "latent-inpaint"}
     labelled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.LABEL)}
     styled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.STYLE)}
     assert labelled == {"cgan", "cvae", "shapes", "stylegan2"}  # stylegan2: when trained with conditional=true
@@ -135,7 +135,7 @@ def test_builtin_backends_declare_inputs_matching_their_kind(builtin_backends):
         assert caps.conditional == (spec.input(InputKind.LABEL) is not None), spec_id
         assert caps.needs_style_image == (spec.input(InputKind.STYLE) is not None), spec_id
         image = spec.input(InputKind.IMAGE)
-        if spec.kind in (BackendKind.STYLIZER, BackendKind.TRANSLATOR):
+        if spec.kind in (BackendKind.STYLIZER, BackendKind.TRANSLATOR, BackendKind.RESTORER):
             assert image is not None and image.name == "input" and image.required, spec_id
         else:
             assert image is None, spec_id

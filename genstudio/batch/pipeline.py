@@ -59,6 +59,10 @@ class Processor:
     max_batch: int = 8  # images of equal size run together up to this many
     tileable: bool = True  # fully convolutional and size-preserving: large inputs may be tiled
     owner: tuple[str, str] = ("", "")  # (plugin name, backend id) whose code `run` is: named when it fails
+    # per-input planes appended to the decoded image's channels (a restorer's mask): (item, (height, width)) ->
+    # H x W x k uint8, so `run` (and each tile) gets N x (3 + k) x H x W; a UserError costs that input
+    planes: Callable[[Item, tuple[int, int]], np.ndarray] | None = None
+    scale: int = 1  # the output is this many times the input along each side (an upscaler); tiles too
 
 
 @dataclass
@@ -194,8 +198,13 @@ def run_batch(
             if image.width == 0 or image.height == 0:
                 raise ImageDecodeError(f"{item.source}: zero-size image")
             prepared.pixels = np.asarray(image, dtype=np.uint8)
+            if processor.planes is not None:
+                planes = processor.planes(item, prepared.pixels.shape[:2])
+                prepared.pixels = np.concatenate([prepared.pixels, planes], axis=2)
         except ImageDecodeError as exc:
             prepared.error = str(exc).split(": ", 1)[-1] if str(exc).startswith(str(item.source)) else str(exc)
+        except UserError as exc:  # the input's own planes (a missing or mismatched mask)
+            prepared.pixels, prepared.error = None, str(exc)
         except MemoryError:
             prepared.error = "not enough memory to decode"
         return prepared
@@ -253,7 +262,7 @@ def run_batch(
             if tile is not None and processor.tileable and max(ready.pixels.shape[:2]) > tile:
                 flush(group)
                 try:
-                    result = run_tiled(ready.pixels, processor.run, tile, overlap, abort)
+                    result = run_tiled(ready.pixels, processor.run, tile, overlap, abort, scale=processor.scale)
                 except Cancelled:
                     raise
                 except Exception as exc:  # whatever the plugin raises costs this file only

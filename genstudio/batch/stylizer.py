@@ -91,8 +91,8 @@ class Stylizer:
 
     @property
     def operation(self) -> str:
-        """What provenance calls it: "stylize" or "translate"."""
-        return "translate" if self.spec.kind == BackendKind.TRANSLATOR else "stylize"
+        """What provenance calls it: "stylize", "translate" or "restore"."""
+        return {BackendKind.TRANSLATOR: "translate", BackendKind.RESTORER: "restore"}.get(self.spec.kind, "stylize")
 
     def run(self, batch: np.ndarray, **extra: Any) -> np.ndarray:
         """N x 3 x H x W float32 in [0, 1] -> the stylized N x 3 x H' x W' (float32, on the CPU). `extra`

@@ -69,14 +69,18 @@ def run_tiled(
     tile: int,
     overlap: int,
     abort: Callable[[], bool] | None = None,
+    scale: int = 1,  # the network's output is `scale` times its input along each side (an upscaler)
 ) -> np.ndarray:
-    """`process` over overlapping tiles of `image`; returns the blended H x W x C' uint8 result."""
+    """`process` over overlapping tiles of `image`; returns the blended (H * scale) x (W * scale) x C' uint8
+    result. With a scale, the tiles are cut from the input and blended at the output's size (every position and
+    ramp multiplied by it)."""
     if overlap < 0 or overlap >= tile:
         raise ValueError(f"overlap must be in [0, tile), got overlap {overlap} for tile {tile}")
-    height, width = image.shape[:2]
-    ys, xs = starts(height, tile, overlap), starts(width, tile, overlap)
-    ramps_y = {y: ramp(y, tile, height, ys) for y in ys}
-    ramps_x = {x: ramp(x, tile, width, xs) for x in xs}
+    in_ys, in_xs = starts(image.shape[0], tile, overlap), starts(image.shape[1], tile, overlap)
+    height, width, tile_out = image.shape[0] * scale, image.shape[1] * scale, tile * scale
+    ys, xs = [y * scale for y in in_ys], [x * scale for x in in_xs]
+    ramps_y = {y: ramp(y, tile_out, height, ys) for y in ys}
+    ramps_x = {x: ramp(x, tile_out, width, xs) for x in xs}
     sum_y = np.zeros(height, np.float32)
     sum_x = np.zeros(width, np.float32)
     for y in ys:
@@ -90,17 +94,18 @@ def run_tiled(
                 from genstudio.errors import Cancelled
 
                 raise Cancelled("tiled processing")
-            patch = image[y:y + tile, x:x + tile]
+            patch = image[y // scale:y // scale + tile, x // scale:x // scale + tile]
             planar = np.divide(patch.transpose(2, 0, 1)[None], np.float32(255), dtype=np.float32)  # 1 x C x h x w
             result = np.clip(as_array(process(np.ascontiguousarray(planar)))[0], 0, 1).transpose(1, 2, 0)
-            if result.shape[:2] != patch.shape[:2]:
-                raise ValueError(f"the network changed a tile's size from {patch.shape[:2]} to {result.shape[:2]}; "
-                                 "tiling needs a size-preserving network")
+            expected = (patch.shape[0] * scale, patch.shape[1] * scale)
+            if result.shape[:2] != expected:
+                raise ValueError(f"the network made a {result.shape[:2]} tile of a {patch.shape[:2]} one; tiling "
+                                 f"needs a network whose output is {scale} times its input")
             if output is None:
                 output = np.zeros((height, width, result.shape[2]), np.float32)
-            weight = (ramps_y[y][:, None] / sum_y[y:y + patch.shape[0], None]) * \
-                     (ramps_x[x][None, :] / sum_x[None, x:x + patch.shape[1]])
-            output[y:y + patch.shape[0], x:x + patch.shape[1]] += result * weight[:, :, None]
+            rows, cols = expected
+            weight = (ramps_y[y][:, None] / sum_y[y:y + rows, None]) * (ramps_x[x][None, :] / sum_x[None, x:x + cols])
+            output[y:y + rows, x:x + cols] += result * weight[:, :, None]
     assert output is not None
     np.multiply(output, 255.0, out=output)
     np.rint(output, out=output)

@@ -1,0 +1,143 @@
+"""RestoreTask: one training step of the restorer on genstudio's training runtime.
+
+Each step, every clean image gets one of the learnt tasks (cycling through them, so each sees a share of every
+batch) and its self-made degradation (`genstudio_restore.degrade`). Then:
+
+  1. G's update: L1 to the clean image, weighted `1 + lambda_hole` inside the holes (the hole/valid weighting of
+     Liu et al. 2018, eq. 1-2); a least-squares adversarial loss against the PatchGAN (Mao et al. 2017) weighted
+     `lambda_adv`; and, when a VGG19 is available, the perceptual loss of Johnson et al. 2016 (L1 between relu1_1,
+     relu2_1 and relu3_1 features) weighted `lambda_perceptual`;
+  2. D's update: real clean images against the restored ones, least squares, halved (Isola et al. 2017).
+
+Everything that decides the next step lives in the runtime's checkpoint (weights, optimizers, the global RNG that
+seeds the degradations), so a resumed run repeats the uninterrupted one. The first images seen are kept as buffers
+for the sample grid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from genstudio_restore import TASKS
+from genstudio_restore.degrade import degrade_batch
+from genstudio_restore.networks import PatchDiscriminator, Restorer
+
+SAMPLES = 4
+PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+
+
+class SampleState(nn.Module):
+    """The first clean images seen, for the sample grid (buffers: they travel in the checkpoint)."""
+
+    def __init__(self, resolution: int):
+        super().__init__()
+        self.register_buffer("images", torch.zeros(SAMPLES, 3, resolution, resolution))
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+    def remember(self, images: torch.Tensor) -> None:
+        have = int(self.count)
+        take = min(SAMPLES - have, len(images))
+        if take > 0:
+            self.images[have:have + take] = images[:take].detach()
+            self.count.fill_(have + take)
+
+
+def learnt_tasks(config: dict[str, Any]) -> tuple[str, ...]:
+    """The `tasks` setting as names in TASKS order; a one-line UserError for an unknown or empty list."""
+    from genstudio.errors import UserError
+
+    names = [part.strip() for part in str(config["tasks"]).split(",") if part.strip()]
+    unknown = [name for name in names if name not in TASKS]
+    if unknown or not names:
+        raise UserError(f"restore: tasks must be a comma-separated list of {', '.join(TASKS)}, got "
+                        f"{config['tasks']!r}")
+    return tuple(task for task in TASKS if task in names)
+
+
+class RestoreTask:
+    ema_module = None  # the saved model is the live network
+
+    def __init__(self, model: Restorer, config: dict[str, Any], vgg: nn.Module | None):
+        self.config = dict(config)
+        self.tasks = learnt_tasks(config)
+        self.modules: dict[str, nn.Module] = {"G": model, "samples": SampleState(int(config["resolution"]))}
+        self.optimizers = {"G": torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.5, 0.999))}
+        self.lambda_adv = float(config["lambda_adv"])
+        if self.lambda_adv > 0:
+            self.modules["D"] = PatchDiscriminator(int(config["ndf"]), int(config["d_layers"]))
+            self.optimizers["D"] = torch.optim.Adam(self.modules["D"].parameters(), lr=config["lr"],
+                                                    betas=(0.5, 0.999))
+        self.vgg = vgg
+
+    def to(self, device: torch.device) -> RestoreTask:
+        if self.vgg is not None:
+            self.vgg = self.vgg.to(device)
+        return self
+
+    def _tasks_for(self, count: int, step: int) -> list[str]:
+        return [self.tasks[(step + index) % len(self.tasks)] for index in range(count)]
+
+    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx) -> dict[str, float]:
+        clean, _ = batch
+        clean = clean[:, :3] if clean.shape[1] >= 3 else clean.expand(-1, 3, -1, -1)
+        G = self.modules["G"]
+        self.modules["samples"].remember(clean)
+        tasks = self._tasks_for(len(clean), ctx.step)
+        damaged, mask = (t.to(clean.device) for t in degrade_batch(clean, tasks, self.config))
+        index = torch.tensor([TASKS.index(task) for task in tasks], device=clean.device)
+        l1 = nn.functional.l1_loss
+        D = self.modules.get("D")
+        if D is not None:
+            D.requires_grad_(False)
+        try:
+            with ctx.autocast():
+                restored = G(damaged, mask, index)
+                error = (restored.float() - clean).abs()
+                reconstruction = error.mean() + float(self.config["lambda_hole"]) * (error * mask).mean()
+                loss = reconstruction
+                adv = torch.zeros((), device=clean.device)
+                if D is not None:
+                    logits = D(restored * 2 - 1).float()
+                    adv = nn.functional.mse_loss(logits, torch.ones_like(logits))
+                    loss = loss + self.lambda_adv * adv
+                perceptual = torch.zeros((), device=clean.device)
+                if self.vgg is not None:
+                    ours = self.vgg(restored.float(), PERCEPTUAL_LAYERS)
+                    theirs = self.vgg(clean, PERCEPTUAL_LAYERS)
+                    perceptual = sum(l1(ours[name], theirs[name]) for name in PERCEPTUAL_LAYERS)
+                    loss = loss + float(self.config["lambda_perceptual"]) * perceptual
+            ctx.backward_and_step(loss, "G")
+        finally:
+            if D is not None:
+                D.requires_grad_(True)
+        scalars = {"l1": l1(restored.float().detach(), clean), "adv": adv, "perceptual": perceptual}
+        if D is not None:
+            with ctx.autocast():
+                real, fake = D(clean * 2 - 1).float(), D(restored.detach() * 2 - 1).float()
+                loss_d = 0.5 * (nn.functional.mse_loss(real, torch.ones_like(real))
+                                + nn.functional.mse_loss(fake, torch.zeros_like(fake)))
+            ctx.backward_and_step(loss_d, "D")
+            scalars["loss_d"] = loss_d
+        return {name: float(value.detach()) for name, value in scalars.items()}
+
+    @torch.no_grad()
+    def sample(self, module: Restorer, count: int, generator: torch.Generator) -> torch.Tensor:
+        """For each learnt task, a row of damaged images and a row of their restorations (degradations drawn from
+        a generator forked from `generator`, so successive grids show the same damage)."""
+        state = self.modules["samples"]
+        kept = max(1, min(int(state.count), max(1, count // (2 * len(self.tasks)))))
+        clean = state.images[:kept]
+        rows = []
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=generator))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for task in self.tasks:
+                damaged, mask = (t.to(clean.device) for t in degrade_batch(clean, [task] * kept, self.config))
+                rows += [damaged, module.restore(damaged, mask, task)]
+        return torch.cat(rows).float().clamp(0, 1)
+
+    def model_module(self, ema: nn.Module | None) -> nn.Module:
+        return self.modules["G"]
