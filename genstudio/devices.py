@@ -49,6 +49,19 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise UserError(f"unsupported device {name!r}; use one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
 
 
+def available_devices() -> list[str]:
+    """The device choices this computer has: "auto" and "cpu", then each CUDA GPU ("cuda:0", ...) and "mps" only
+    when present. Imports torch (the app's forms ask once, when they open)."""
+    import torch
+
+    found = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+    if _mps_available():
+        found.append("mps")
+    return found
+
+
 def describe_device(device: torch.device) -> str:
     """A short human description, recorded in provenance: "cuda:0 (NVIDIA H100 80GB HBM3)", "cpu (2 threads)"."""
     import torch

@@ -102,27 +102,34 @@ class SchemaForm(QWidget):
 
     changed = Signal()
 
-    def __init__(self, schema: ConfigSchema, parent=None):
+    def __init__(self, schema: ConfigSchema, parent=None, hidden: tuple[str, ...] = ()):
         super().__init__(parent)
         self.schema = schema
+        self.hidden = tuple(hidden)  # fields another control of the same window sets (not shown, not in values)
         self.editors: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         if not len(schema):
             layout.addRow(QLabel("This backend has no settings."))
         for item in schema:
+            if item.name in self.hidden:
+                continue
             editor = editor_for(item)
             label = QLabel(item.title.capitalize())
             label.setToolTip(editor.toolTip())
+            label.setBuddy(editor)
             layout.addRow(label, editor)
             self.editors[item.name] = editor
+            self.labels[item.name] = label
             for signal in ("valueChanged", "toggled", "currentTextChanged", "textChanged"):
                 if hasattr(editor, signal):
                     getattr(editor, signal).connect(self.changed)
                     break
 
     def values(self) -> dict[str, Any]:
-        return {item.name: read_editor(item, self.editors[item.name]) for item in self.schema}
+        return {item.name: read_editor(item, self.editors[item.name]) for item in self.schema
+                if item.name in self.editors}
 
     def set_values(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -447,6 +454,7 @@ class ParametersPanel(QWidget):
         layout.addWidget(self.style_box)
         self.style_box.hide()
         self.form: SchemaForm | None = None
+        self._editable = False
         self.show_empty()
 
     def show_empty(self) -> None:
@@ -458,11 +466,16 @@ class ParametersPanel(QWidget):
 
     def show_schema(self, title: str, subtitle: str, schema: ConfigSchema, values: dict[str, Any] | None = None,
                     read_only_reason: str = "") -> SchemaForm:
+        """Show `schema`'s form. Showing the same editable schema again (the library re-read after queueing a
+        job, say) keeps what the form holds instead of resetting it to the defaults."""
+        same = self.form is not None and self.title.text() == title and self.form.schema.to_list() == schema.to_list()
+        keep = self.form.values() if same and not values and not read_only_reason and self._editable else None
         self.title.setText(title)
         self.subtitle.setText(subtitle)
         self.form = SchemaForm(schema)
-        if values:
-            self.form.set_values(values)
+        self._editable = not read_only_reason
+        if values or keep:
+            self.form.set_values(values or keep)
         if read_only_reason:
             self.form.set_read_only(True, read_only_reason)
         self.scroll.setWidget(self.form)

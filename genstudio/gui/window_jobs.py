@@ -21,6 +21,8 @@ class JobsMixin:
     """Needs: queue, registry, selection, params, content, canvas, tabs, library, queue_model, queue_panel,
     training_views, worker, relay, worker_label, show_message, show_error, reload_library."""
 
+    train_dialog = None  # the training form (non-modal), made on first use
+
     # ------------------------------------------------------------------ the job worker
 
     def start_worker(self, quiet: bool = False) -> bool:
@@ -95,18 +97,33 @@ class JobsMixin:
             library_data.set_models_folder(folder)
             self.reload_library()
 
-    def train(self) -> int | None:
+    def train(self):
+        """Open (or raise) the training form, non-modal: for the selected trainable backend, starting from the
+        parameters panel's values when that backend is selected there, else from the form's last values."""
         from genstudio.gui.train_dialog import TrainDialog
 
         backend, config = None, None
-        if self.selection is not None and self.selection[1] is not None:
+        if self.selection is not None and self.selection[1] is not None and self.selection[1].capabilities.trainable:
             backend = self.selection[1].id
             if self.selection[0] == "backend" and self.params.form is not None:
-                config = self.params.form.values()
-        dialog = TrainDialog(self.registry, backend, config, parent=self)
-        if dialog.exec() != TrainDialog.DialogCode.Accepted:
-            return None
-        return self.queue_train(dialog.params)
+                defaults = self.selection[1].schema.defaults()
+                config = {key: value for key, value in self.params.form.values().items() if value != defaults[key]}
+        dialog = self.train_dialog
+        if dialog is None:
+            dialog = TrainDialog(self.registry, backend, config, parent=self, taken=self.queued_run_folders)
+            dialog.queued.connect(self.queue_train)
+            self.train_dialog = dialog
+        elif backend is not None and dialog.backend.findData(backend) >= 0:
+            dialog.given_backend, dialog.given_config = backend, dict(config or {})
+            dialog.backend.setCurrentIndex(dialog.backend.findData(backend))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def queued_run_folders(self) -> set[Path]:
+        """Output folders of the train jobs in the queue (any status): a new run never shares one."""
+        return {Path(job.params["out"]) for job in self.queue.list(kind="train") if job.params.get("out")}
 
     def queue_train(self, params: dict[str, Any]) -> int | None:
         try:
