@@ -40,6 +40,10 @@ class GenerateSummary:
     runtime: str = "torch"
     device: str = ""
     notes: list[str] = field(default_factory=list)  # things the user should know (a provider fallback)
+    per_class: int | None = None  # images of each class (--per-class), None: `count` in all
+    layout: str = "flat"  # flat | folders: one subfolder per class (genstudio.augment)
+    manifest: str | None = None  # the class-folder dataset's manifest.json (layout folders)
+    real: dict[str, Any] | None = None  # --mix-real: {"source", "copied", "unchanged", "skipped"}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,7 +252,7 @@ def generate_to_folder(
     model_dir: str | Path,
     out_dir: str | Path,
     *,
-    count: int,
+    count: int | None = None,  # how many images; None: 16, or per_class for every class
     seed: int = 0,
     label: str | int | None = None,  # class name or index; None cycles through the classes
     truncation: float = 1.0,  # 1: none; toward the mean latent below 1
@@ -264,13 +268,28 @@ def generate_to_folder(
     provider: str = "auto",  # onnxruntime provider: auto | cpu | cuda | tensorrt
     config: dict[str, Any] | None = None,  # a backend id's settings (generators that need no training)
     assignments: list[str] = (),  # --set key=value for a backend id, over `config`
+    per_class: int | None = None,  # conditional models: this many images of every class (instead of count)
+    layout: str = "flat",  # flat | folders: each image in its class's subfolder, with manifest.json
+    mix_real: str | Path | None = None,  # layout folders: also copy this class-folder dataset's images in
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> GenerateSummary:
-    from genstudio import generation
+    from genstudio import augment, generation
     from genstudio.provenance import is_up_to_date, write_png
 
-    if count < 1:
+    layout = augment.check_layout(layout)
+    if per_class is not None and count is not None:
+        raise UserError("give --count or --per-class, not both")
+    if per_class is not None and per_class < 1:
+        raise UserError(f"--per-class must be at least 1, got {per_class}")
+    if per_class is not None and label is not None:
+        raise UserError("--per-class makes every class; --label picks one (use --count with it)")
+    if per_class is not None and grid:
+        raise UserError("--grid tiles one series; with --per-class, look at the class folders instead")
+    if mix_real is not None and layout != "folders":
+        raise UserError("--mix-real copies real images into class folders: add --layout folders")
+    count = 16 if count is None and per_class is None else count
+    if count is not None and count < 1:
         raise UserError(f"--count must be at least 1, got {count}")
     if grid and count > MAX_GRID:
         raise UserError(f"--grid tiles at most {MAX_GRID} images; generate {count} without --grid, or fewer")
@@ -284,37 +303,73 @@ def generate_to_folder(
                            config=config, assignments=assignments)
     sampler.check_style_options(cutoff, mixing)
     label_index = sampler.resolve_label(label)
-    label_name = sampler.label_name(label_index)
+    if (per_class is not None or layout == "folders") and not sampler.num_classes:
+        raise UserError(f"{sampler.spec.id} model {sampler.model_ref!r} is not conditional (no classes): "
+                        f"{'--per-class' if per_class is not None else '--layout folders'} needs a conditional "
+                        "generator or autoencoder (cgan, cvae, a conditional stylegan2, shapes ...)")
+    # one (label, first index, count) request per class with --per-class, else the one asked for
+    series = [(label_index, first_index, count)] if per_class is None else \
+        [(c, first_index, per_class) for c in range(sampler.num_classes)]
+    count = sum(n for _, _, n in series)
+    class_names = [sampler.label_name(c) or "" for c in range(sampler.num_classes)]
+    folders = augment.class_folders(class_names) if layout == "folders" else []
+    real_scan = augment.scan_real(mix_real, class_names) if mix_real is not None else None  # before any work
     out = Path(out_dir)
     summary = GenerateSummary(sampler.model_ref, str(out), count, seed, runtime=sampler.runtime,
-                              device=sampler.device_text)
+                              device=sampler.device_text, per_class=per_class, layout=layout)
     if sampler.fell_back:
         summary.notes.append("onnxruntime could not use the GPU and ran on the CPU")
 
     out = real_folder(out)  # one line when --out is a file or cannot be made
+    class_dirs: dict[int, Path] = {}  # layout folders: each class's subfolder, checked and made on first use
     reporter = Progress(progress, f"Generating with {sampler.spec.id}", total=count, abort=abort)
     started, computed = time.perf_counter(), 0
     images = []
+    generated: dict[int, int] = {}  # images per class, for the manifest
     # a window of indices at a time: memory stays bounded however large --count is (records, paths, images)
     window = max(batch_size, STREAM_WINDOW)
-    for window_start in range(first_index, first_index + count, window):
-        indices = range(window_start, min(window_start + window, first_index + count))
-        targets = {i: out / file_name(seed, i, label_name, truncation, cutoff, mixing) for i in indices}
-        records = {i: sampler.record(seed, i, generation.label_for(i, label_index, sampler.num_classes),
-                                     truncation, truncation_cutoff=cutoff, mixing=mixing) for i in indices}
-        room = MAX_LISTED - len(summary.files)
-        summary.files.extend(str(targets[i]) for i in indices[:max(0, room)])
-        todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
-        reporter.update(len(indices) - len(todo))
-        for sample in sampler.samples(seed, todo, label=label_index, truncation=truncation,
-                                      batch_size=batch_size, truncation_cutoff=cutoff, mixing=mixing):
-            reporter.check_abort()
-            if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
-                summary.written += 1
-            if grid:
-                images.append(sample.image)
-            computed += 1
-            reporter.update(advance=1)
+    for series_label, series_first, series_count in series:
+        label_name = sampler.label_name(series_label)
+        for window_start in range(series_first, series_first + series_count, window):
+            indices = range(window_start, min(window_start + window, series_first + series_count))
+            labels = {i: generation.label_for(i, series_label, sampler.num_classes) for i in indices}
+            for i in indices:
+                if labels[i] is not None:
+                    generated[labels[i]] = generated.get(labels[i], 0) + 1
+            for i in indices:
+                if layout == "folders" and labels[i] not in class_dirs:
+                    class_dirs[labels[i]] = real_folder(out, folders[labels[i]])
+            folder = {i: class_dirs[labels[i]] if layout == "folders" else out for i in indices}
+            targets = {i: folder[i] / file_name(seed, i, label_name, truncation, cutoff, mixing) for i in indices}
+            records = {i: sampler.record(seed, i, labels[i], truncation, truncation_cutoff=cutoff, mixing=mixing)
+                       for i in indices}
+            room = MAX_LISTED - len(summary.files)
+            summary.files.extend(str(targets[i]) for i in indices[:max(0, room)])
+            todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
+            reporter.update(len(indices) - len(todo))
+            for sample in sampler.samples(seed, todo, label=series_label, truncation=truncation,
+                                          batch_size=batch_size, truncation_cutoff=cutoff, mixing=mixing):
+                reporter.check_abort()
+                if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
+                    summary.written += 1
+                if grid:
+                    images.append(sample.image)
+                computed += 1
+                reporter.update(advance=1)
+    if layout == "folders":
+        real = None
+        if real_scan is not None:
+            reporter.log(f"copying the real images of {real_scan.root}")
+            real = augment.copy_real(real_scan, out, class_names, reporter)
+            summary.real = {"source": real.source, "copied": real.copied, "unchanged": real.unchanged,
+                            "skipped": len(real.skipped)}
+            if real.skipped:
+                summary.notes.append(f"{len(real.skipped)} file(s) of {real.source} were not copied (not usable "
+                                     f"images; see {augment.MANIFEST}), e.g. {real.skipped[0]['path']}: "
+                                     f"{real.skipped[0]['reason']}")
+        summary.manifest = str(augment.write_manifest(out, augment.manifest(
+            sampler, seed=seed, truncation=truncation, series=series, generated=generated, folders=folders,
+            real=real)))
     if count > MAX_LISTED:
         summary.notes.append(f"the summary lists the first {MAX_LISTED} of {count} files")
     indices = [first_index, first_index + count - 1]
@@ -326,6 +381,7 @@ def generate_to_folder(
         grid_record["operation"] = "generate-grid"
         grid_record["parameters"] = {"seed": seed, "indices": indices, "truncation": truncation,
                                      "label": label_index}
+        label_name = sampler.label_name(label_index)
         styled = {key: value for key, value in sampler.parameters(seed, 0, None, 1.0, cutoff, mixing).items()
                   if key in ("truncation_cutoff", "mix_with", "mix_from")}
         grid_record["parameters"].update(styled)

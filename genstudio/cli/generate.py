@@ -13,7 +13,7 @@ from genstudio.cli.progress import ProgressBar
 def generate(
     model: str = typer.Argument(..., help="A trained model folder (model.json + weights.safetensors), or a "
                                 "backend id that needs no training (e.g. shapes)."),
-    count: int = typer.Option(16, "--count", "-n", min=1, help="How many images."),
+    count: int | None = typer.Option(None, "--count", "-n", min=1, help="How many images (default 16)."),
     out: Path = typer.Option(..., "--out", help="Folder to write the PNGs into (created)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Image i of seed s is always the same image."),
     label: str | None = typer.Option(None, "--label", help="Class name or number (conditional models); "
@@ -38,6 +38,13 @@ def generate(
     runtime: str = typer.Option("auto", "--runtime", help="torch, onnx, or auto: ONNX when `genstudio export` "
                                 "wrote a parity-checked model.onnx for these weights."),
     provider: str = typer.Option("auto", "--provider", help="onnxruntime provider: auto, cpu, cuda or tensorrt."),
+    per_class: int | None = typer.Option(None, "--per-class", min=1, metavar="N",
+                                         help="Conditional models: N images of every class (instead of --count)."),
+    layout: str = typer.Option("flat", "--layout", help="flat, or folders: one subfolder per class and a "
+                               "manifest.json, a dataset ready to train a recogniser on."),
+    mix_real: Path | None = typer.Option(None, "--mix-real", metavar="DIR",
+                                         help="With --layout folders: also copy the images of this class-folder "
+                                         "dataset in (as real-NAME; checked, recorded in the manifest)."),
     assignments: list[str] = SET_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -49,7 +56,8 @@ def generate(
                                      truncation_cutoff=truncation_cutoff, mix_with=mix_with, mix_from=mix_from,
                                      grid=grid, batch_size=batch_size, device=device, first_index=start,
                                      overwrite=overwrite, runtime=runtime, provider=provider,
-                                     assignments=assignments, progress=bar)
+                                     assignments=assignments, per_class=per_class, layout=layout,
+                                     mix_real=mix_real, progress=bar)
     if as_json:
         print_json(summary.to_dict())
         return
@@ -61,3 +69,9 @@ def generate(
         console_err.print(f"[yellow]note:[/] {shown(note)}", highlight=False)
     if summary.grid:
         console.print(f"grid: {shown(summary.grid)}", highlight=False)
+    if summary.real:
+        console.print(f"real images from {shown(summary.real['source'])}: {summary.real['copied']} copied, "
+                      f"{summary.real['unchanged']} already there, {summary.real['skipped']} not usable",
+                      highlight=False)
+    if summary.manifest:
+        console.print(f"manifest: {shown(summary.manifest)}", highlight=False)

@@ -9,8 +9,9 @@ train:           backend, data, out (required); steps | epochs; resolution; batc
                  checkpoint_every, keep_checkpoints, sample_every, sample_count, ema_decay, grad_clip, amp,
                  log_every, deterministic (as genstudio.training.fit). A retried train job continues from the
                  last checkpoint in `out` (params["resume"] is set by the queue).
-generate:        model, out, count (required); seed, label, truncation, truncation_cutoff, mix_with, mix_from,
-                 grid, batch_size, device, first_index, overwrite (as genstudio.generate_folder.generate_to_folder).
+generate:        model, out (required); count or per_class; seed, label, truncation, truncation_cutoff, mix_with,
+                 mix_from, grid, batch_size, device, first_index, overwrite, layout, mix_real (as
+                 genstudio.generate_folder.generate_to_folder).
 plugin-install:  requirement (required); target, upgrade, no_build_isolation (as `genstudio plugins install`).
 stylize-folder:  model (a model folder or backend id), inputs (list of files/folders), out (required); style,
                  strength, preserve_color, set, device, runtime, provider, recursive, pattern, fmt, quality,
@@ -39,7 +40,8 @@ TRAIN_PARAMS = {"backend", "data", "out", "steps", "epochs", "resolution", "batc
 FIT_OPTIONS = {"checkpoint_every", "keep_checkpoints", "sample_every", "sample_count", "ema_decay", "grad_clip", "amp",
                "log_every", "deterministic"}
 GENERATE_OPTIONS = {"seed", "label", "truncation", "grid", "batch_size", "device", "first_index", "overwrite",
-                    "runtime", "provider", "config", "truncation_cutoff", "mix_with", "mix_from"}
+                    "runtime", "provider", "config", "truncation_cutoff", "mix_with", "mix_from", "per_class", "layout",
+                    "mix_real"}
 STYLIZE_PARAMS = {"model", "inputs", "out", "style", "direction", "strength", "preserve_color", "set", "device",
                   "runtime", "provider", "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile",
                   "overlap", "workers", "report_file", "resume"}
@@ -86,7 +88,8 @@ def run_generate(params: dict[str, Any], progress: EventSink, abort: AbortCheck)
     from genstudio.generate_folder import generate_to_folder
 
     options = {name: params[name] for name in GENERATE_OPTIONS if name in params}
-    summary = generate_to_folder(_model_or_backend(params["model"]), params["out"], count=int(params["count"]),
+    count = int(params["count"]) if params.get("count") is not None else None
+    summary = generate_to_folder(_model_or_backend(params["model"]), params["out"], count=count,
                                  progress=progress, abort=abort, **options)
     return _as_dict(summary)
 

@@ -71,7 +71,7 @@ BUILTIN: tuple[Operation, ...] = (
                                                                     "data_b"),
               uses_gpu=True, resumable=True),
     Operation("generate", f"{_B}:run_generate", "Generate images from a model into a folder.",
-              required=("model", "out", "count"), path_params=("out",), uses_gpu=True),
+              required=("model", "out"), path_params=("out", "mix_real"), uses_gpu=True),
     Operation("plugin-install", f"{_B}:run_plugin_install", "Install a plugin with pip.",
               required=("requirement",), path_params=("target",)),
     Operation("stylize-folder", f"{_B}:run_stylize_folder", "Stylize files and folders.",
