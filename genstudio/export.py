@@ -228,7 +228,7 @@ def export_model(
 ) -> dict[str, Any]:
     """Export a model folder to ONNX; returns what was recorded in model.json under extra.onnx."""
     from genstudio.models import CARD_FILE, load_model, update_card
-    from genstudio.onnx_runtime import _cuda_usable
+    from genstudio.onnx_runtime import cuda_provider_usable
 
     loaded = load_model(model_dir, device="cpu")
     folder = loaded.folder
@@ -241,7 +241,8 @@ def export_model(
         raise UserError(f"--out must name a .onnx file, got {main_target.name}")
     graphs = graphs_for(loaded.module, loaded.spec)
     card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
-    providers = ["cpu"] + (["cuda"] if check and _cuda_usable() else [])
+    # parity on the CUDA provider too where onnxruntime has it (a CUDA torch beside a CPU-only onnxruntime: CPU only)
+    providers = ["cpu"] + (["cuda"] if check and cuda_provider_usable() else [])
     reporter = Progress(progress, f"Exporting {loaded.spec.id} to ONNX", total=len(graphs))
     files: dict[str, dict[str, Any]] = {}
     staged: list[tuple[str, Path, Path]] = []  # graph name, temporary file, final file

@@ -59,6 +59,12 @@ def _cuda_usable() -> bool:
     return _driver_device_count() > 0
 
 
+def cuda_provider_usable() -> bool:
+    """onnxruntime can run on a CUDA GPU here: its build has the CUDA provider (onnxruntime-gpu, not the CPU-only
+    wheel a machine may carry beside a CUDA torch) and a CUDA device is there to use."""
+    return "CUDAExecutionProvider" in _ort().get_available_providers() and _cuda_usable()
+
+
 @functools.lru_cache(maxsize=1)
 def _driver_device_count() -> int:
     """CUDA devices the driver reports (cuInit + cuDeviceGetCount through ctypes); 0 without a driver or device.
@@ -88,7 +94,7 @@ def requested_providers(choice: str = "auto") -> list[str]:
     if choice == "cpu":
         return ["CPUExecutionProvider"]
     if choice == "auto":
-        wanted = ["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available and _cuda_usable() else []
+        wanted = ["CUDAExecutionProvider"] if cuda_provider_usable() else []
     else:
         name = _PROVIDER_NAMES[choice]
         if name not in available:

@@ -229,3 +229,17 @@ def test_adain_exports_with_content_style_and_alpha_and_matches_torch(tmp_path, 
             expected = module.transfer(content, [module.style_statistics(style)], [1.0], alpha)
         assert np.abs(results[alpha] - expected.numpy()).max() < 1e-3
     assert np.abs(results[0.0] - results[1.0]).max() > 1e-2
+
+
+def test_cuda_torch_beside_a_cpu_only_onnxruntime_exports_with_cpu_parity(registry, tmp_path, monkeypatch):
+    """Seen on a GPU machine: torch saw the GPU, onnxruntime was the CPU-only wheel, and export asked onnxruntime
+    for the CUDA provider and failed. The parity check runs on the providers onnxruntime really has."""
+    from genstudio import onnx_runtime
+
+    monkeypatch.setattr(onnx_runtime, "_cuda_usable", lambda: True)  # a CUDA device is there
+    monkeypatch.setattr(onnx_runtime._ort(), "get_available_providers", lambda: ["CPUExecutionProvider"])
+    assert not onnx_runtime.cuda_provider_usable()
+    assert onnx_runtime.requested_providers("auto") == ["CPUExecutionProvider"]
+    model = make_model(registry, tmp_path / "dcgan", "dcgan")
+    record = export_model(model)
+    assert list(record["graphs"]["model"]["max_abs_error"]) == ["cpu"]
