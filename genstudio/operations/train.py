@@ -145,13 +145,16 @@ def prepare_training(
     """Check the request (`check_training`), then read the dataset."""
     from genstudio.data import ImageFolderDataset
     from genstudio.domains import UnpairedDataset
+    from genstudio.inputs import InputKind
 
     checked = check_training(backend=backend, data=data, config=config, assignments=assignments,
                              resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights, data_b=data_b)
     spec, resolved, derived, folders = checked.spec, checked.config, checked.derived, checked.folders
     reporter = Progress(progress, f"Preparing {spec.id}")
     if derived:
-        reporter.log("from the data: " + ", ".join(f"{key}={value}" for key, value in derived.items()))
+        reporter.log("from the data: " + ", ".join(f"{key}={value}" if key != "vocabulary" else
+                                                   f"vocabulary={len(value.split())} words"
+                                                   for key, value in derived.items()))
     side = resolved.get("resolution", resolution or 64)
     if folders:  # two domains: rows of an A and a B image (genstudio.domains)
         dataset = UnpairedDataset(*folders, side, progress=progress, abort=abort)
@@ -159,6 +162,10 @@ def prepare_training(
         dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
     if dataset.report.skipped:
         reporter.log(dataset.report.summary(), "warning")
+    if spec.input(InputKind.CAPTION) is not None:  # rows of (image, its captions' token ids): genstudio.captions
+        from genstudio.captions import caption_training_set
+
+        dataset = caption_training_set(dataset, checked.scan, resolved, reporter.log)
     return PreparedTraining(spec, resolved, dataset, derived, checked.extra)
 
 
