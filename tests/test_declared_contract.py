@@ -124,7 +124,7 @@ def builtin_backends(tmp_path) -> dict[str, BackendSpec]:
 
 def test_builtin_backends_declare_inputs_matching_their_kind(builtin_backends):
     assert set(builtin_backends) == {"gan", "dcgan", "cgan", "shapes", "vae", "cvae", "gatys", "fast-style", "adain",
-                                    "progan", "cyclegan", "stylegan2", "restore", "latent-inpaint"}
+                                    "progan", "cyclegan", "stylegan2", "restore", "latent-inpaint", "draw"}
     labelled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.LABEL)}
     styled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.STYLE)}
     assert labelled == {"cgan", "cvae", "shapes", "stylegan2"}  # stylegan2: when trained with conditional=true

@@ -25,6 +25,8 @@ translate-folder: the stylize-folder runner for translators; direction instead o
 walk:            model, seeds ("1,7,3" or a list), out (required); frames, loop, fps, format, index,
                  label, truncation, truncation_cutoff, mix_with, mix_from, batch_size, device, runtime,
                  provider, config, set, overwrite (as `genstudio walk`; genstudio.walk.walk_to_file).
+draw-steps:      model, out (required); seed, index, count, columns, label, truncation, fps, hold, loop, format,
+                 device, runtime, provider, overwrite (as `genstudio draw-steps`; genstudio.operations.draw_steps).
 """
 
 from __future__ import annotations
@@ -182,3 +184,17 @@ def run_walk(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> 
     summary = walk_to_file(_model_or_backend(params["model"]), params["out"], **options,
                            assignments=list(params.get("set") or []), progress=progress, abort=abort)
     return summary.to_dict()
+
+
+DRAW_STEPS_PARAMS = {"model", "out", "seed", "index", "count", "columns", "label", "truncation", "fps", "hold", "loop",
+                     "format", "device", "runtime", "provider", "overwrite"}
+
+
+def run_draw_steps(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    """The drawing steps of a model's images as an animation, like `genstudio draw-steps`."""
+    _check_params("draw-steps", params, DRAW_STEPS_PARAMS)
+    from genstudio.operations.draw_steps import draw_steps
+
+    options = {k: v for k, v in params.items() if k not in {"model", "out"}}
+    return draw_steps(_model_or_backend(params["model"]), params["out"], **options, progress=progress,
+                      abort=abort).to_dict()

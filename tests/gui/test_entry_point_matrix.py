@@ -21,6 +21,8 @@ GENERATORS = {  # backend -> tiny settings (None: a backend that needs no traini
     "progan": {"resolution": 16, "channels": 3, "ngf": 8, "ndf": 8, "latent_dim": 4},
     "stylegan2": {"resolution": 8, "channels": 3, "latent_dim": 4, "w_dim": 4, "channel_base": 32, "channel_max": 4,
                   "mapping_layers": 2},
+    "draw": {"resolution": 16, "channels": 1, "steps": 3, "z_size": 2, "enc_size": 8, "dec_size": 8, "read_n": 2,
+             "write_n": 3},
     "vae": {"resolution": 32, "channels": 1, "width": 4, "latent_dim": 4},
     "cvae": {"resolution": 32, "channels": 3, "width": 4, "latent_dim": 4, "num_classes": 3},
     "shapes": None,
