@@ -198,6 +198,45 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
     return pixels, new_record
 
 
+def _reproduce_restore(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
+                       style: str | None = None, progress: Any = None) -> tuple[Any, dict[str, Any]]:
+    """A restored image: the restore pipeline on its input (and its mask, found where the record says and checked
+    by sha256), into a scratch folder beside --out, as `_reproduce_stylize` does."""
+    from genstudio.batch.restore import restore_folder
+    from genstudio.provenance import read_provenance
+
+    params = dict(_mapping(record, "parameters"))
+    batch = _mapping(record, "batch")
+    content = _located(record.get("input"), source, record.get("input_sha256"), "input image", "--input")
+    mask = (_located(record.get("mask"), None, record.get("mask_sha256"), "mask", "the restore command's --mask")
+            if record.get("mask_sha256") else None)
+    target = model or record.get("model")
+    if not target:
+        raise UserError("the image does not say which model or backend made it; pass --model")
+    runtime = record.get("runtime", "torch")
+    with _scratch_folder(out.parent) as scratch:
+        summary = restore_folder(
+            str(target), [content], scratch, task=params.get("task"), mask=mask,
+            config=None if Path(str(target)).is_dir() else params.get("config"),
+            device=_torch_device_of(record) if runtime == "torch" else "cpu", runtime=runtime,
+            provider=_provider_of(record) if runtime == "onnx" else "auto", max_size=batch.get("max_size"),
+            tile=batch.get("tile"), overlap=batch.get("overlap") or 16, fmt="png", overwrite=True, workers=1,
+            progress=progress)
+        if summary.failed or summary.written != 1:
+            reason = summary.failed[0]["reason"] if summary.failed else "nothing was written"
+            raise UserError(f"re-running the restorer failed: {reason}")
+        (made,) = [p for p in Path(scratch).rglob("*.png")]
+        new_record = read_provenance(made) or {}
+        if record.get("model_sha256") != new_record.get("model_sha256"):
+            raise UserError(f"{target} is not the model that made this image (its weights' sha256 differs); pass "
+                            "the right folder with --model")
+        with Image.open(made) as image:
+            pixels = np.asarray(image.convert("RGB")).copy()
+    new_record["batch"] = {**new_record.get("batch", {}), "format": batch.get("format", "png"),
+                           "quality": batch.get("quality")}
+    return pixels, new_record
+
+
 def _autoencoder_of(record: dict[str, Any], model: str | None) -> Any:
     """The autoencoder model that made a reconstruct/interpolate image, with its recorded label, on its device."""
     from genstudio.models import read_card
@@ -270,6 +309,7 @@ REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "latent-walk": _reproduce_walk,
     "stylize": _reproduce_stylize,
     "translate": _reproduce_stylize,
+    "restore": _reproduce_restore,
     "reconstruct": _reproduce_reconstruct,
     "interpolate": _reproduce_interpolate,
 }
@@ -308,7 +348,7 @@ def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, mod
         raise UserError("--out must not be the original image")
     real_folder(out.parent)
     try:
-        if operation in ("stylize", "translate"):
+        if operation in ("stylize", "translate", "restore"):
             pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style,
                                                         progress=progress)
         else:

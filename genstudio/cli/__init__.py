@@ -24,6 +24,7 @@ from genstudio.cli import jobs as jobs_cli
 from genstudio.cli import plugins as plugins_cli
 from genstudio.cli import vae as vae_cli
 from genstudio.cli.draw_steps import draw_steps
+from genstudio.cli.draw_steps import draw_steps
 from genstudio.cli.evaluate import evaluate
 from genstudio.cli.export import export
 from genstudio.cli.generate import generate
@@ -64,6 +65,7 @@ _COMMANDS: dict[str, tuple] = {
     "reconstruct": (vae_cli.reconstruct, {}),
     "interpolate": (vae_cli.interpolate, {}),
     "walk": (walk, {}),
+    "draw-steps": (draw_steps, {}),
     "draw-steps": (draw_steps, {}),
     "gui": (gui, {}),
 }

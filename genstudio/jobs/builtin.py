@@ -22,6 +22,9 @@ eval:            model, data (required); metrics, count, features, seed, k, batc
 reconstruct:     model, inputs, out (required); compare, label, device (as `genstudio reconstruct`).
 interpolate:     model, image_a, image_b, out (required); steps, label, device (as `genstudio interpolate`).
 translate-folder: the stylize-folder runner for translators; direction instead of style/strength.
+restore-folder:  model, inputs, out (required); task, mask, mask_dir, set, device, runtime, provider, recursive,
+                 pattern, fmt, quality, overwrite, max_size, tile, overlap, workers, report_file (as
+                 `genstudio restore`, genstudio.batch.restore.restore_folder). A retry skips what is written.
 walk:            model, seeds ("1,7,3" or a list), out (required); frames, loop, fps, format, index,
                  label, truncation, truncation_cutoff, mix_with, mix_from, batch_size, device, runtime,
                  provider, config, set, overwrite (as `genstudio walk`; genstudio.walk.walk_to_file).
@@ -125,6 +128,28 @@ def run_stylize_folder(params: dict[str, Any], progress: EventSink, abort: Abort
                              assignments=list(params.get("set") or []), progress=progress, abort=abort, **options)
     if summary.cancelled:
         raise Cancelled("stylize-folder")
+    return summary.to_dict()
+
+
+RESTORE_PARAMS = {"model", "inputs", "out", "task", "mask", "mask_dir", "set", "device", "runtime", "provider",
+                  "recursive", "pattern", "fmt", "quality", "overwrite", "max_size", "tile", "overlap", "workers",
+                  "report_file", "resume"}
+
+
+def run_restore_folder(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    """Restore like `genstudio restore`; returns the batch summary. Failed inputs (a missing mask) are listed."""
+    _check_params("restore-folder", params, RESTORE_PARAMS)
+    from pathlib import Path
+
+    from genstudio.batch.restore import restore_folder
+
+    options = {k: v for k, v in params.items() if k not in {"model", "inputs", "out", "set", "resume"}}
+    inputs = params["inputs"] if isinstance(params["inputs"], list) else [params["inputs"]]
+    summary = restore_folder(_model_or_backend(params["model"]),
+                             [str(Path(i).expanduser().resolve()) for i in inputs], params["out"],
+                             assignments=list(params.get("set") or []), progress=progress, abort=abort, **options)
+    if summary.cancelled:
+        raise Cancelled("restore-folder")
     return summary.to_dict()
 
 

@@ -93,6 +93,8 @@ BUILTIN: tuple[Operation, ...] = (
               required=("model", "seeds", "out"), path_params=("out",), uses_gpu=True),
     Operation("draw-steps", f"{_B}:run_draw_steps", "How a model draws in steps (DRAW), as an animated GIF/WebP "
               "or frames.", required=("model", "out"), path_params=("out",), uses_gpu=True),
+    Operation("draw-steps", f"{_B}:run_draw_steps", "How a model draws in steps (DRAW), as an animated GIF/WebP "
+              "or frames.", required=("model", "out"), path_params=("out",), uses_gpu=True),
 )
 
 

@@ -12,7 +12,8 @@ U-Net (Ronneberger et al. 2015) at H x W, width w, `levels` levels (4 standard, 
     -> per level: nearest 2x up, concatenate the skip, two gated conv3 -> back to w x H
     -> conv3 -> 3 x H x W, added to the visible image (residual learning, Kim et al. 2016)
 
-Inside the mask the result is the network's; outside it the input comes back unchanged. Sides that do not divide
+For inpainting the result inside the mask is the network's and outside it the input comes back unchanged; for
+the other tasks (no mask) the whole image is the network's. Sides that do not divide
 by 2^(levels - 1) are padded (edges repeated) and the output cropped back; the pad amounts are computed from the
 traced shape, so an exported graph does the same at every size. Only convolutions, nearest up-sampling, sigmoid,
 concatenation and padding: nothing (no FFT) that ONNX cannot express.
@@ -100,7 +101,8 @@ class Restorer(nn.Module):
         onehot = self.task_eye[task.reshape(-1)].reshape(-1, len(TASKS), 1, 1)  # 1 (or N) x T x 1 x 1
         planes = onehot * torch.ones_like(mask)  # N x T x H x W
         predicted = visible + self.net(torch.cat([visible, mask, planes], dim=1))
-        return mask * predicted + (1 - mask) * content
+        keep = (1 - mask) * onehot[:, :1]  # inpaint (index 0) keeps the picture outside the hole; others redo all
+        return keep * content + (1 - keep) * predicted
 
     def task_index(self, task: str | None) -> torch.Tensor:
         name = task or self.tasks[0]

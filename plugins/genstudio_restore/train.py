@@ -10,8 +10,8 @@ batch) and its self-made degradation (`genstudio_restore.degrade`). Then:
   2. D's update: real clean images against the restored ones, least squares, halved (Isola et al. 2017).
 
 Everything that decides the next step lives in the runtime's checkpoint (weights, optimizers, the global RNG that
-seeds the degradations), so a resumed run repeats the uninterrupted one. The first images seen are kept as buffers
-for the sample grid.
+seeds the degradations), so a resumed run repeats the uninterrupted one (to float rounding: tests/restore). The
+first images seen are kept as buffers for the sample grid.
 """
 
 from __future__ import annotations
