@@ -24,12 +24,12 @@ from genstudio.cli import jobs as jobs_cli
 from genstudio.cli import plugins as plugins_cli
 from genstudio.cli import vae as vae_cli
 from genstudio.cli.draw_steps import draw_steps
-from genstudio.cli.draw_steps import draw_steps
 from genstudio.cli.evaluate import evaluate
 from genstudio.cli.export import export
 from genstudio.cli.generate import generate
 from genstudio.cli.info import info, reproduce
 from genstudio.cli.output import console_err, shown
+from genstudio.cli.restore import restore
 from genstudio.cli.stylize import stylize
 from genstudio.cli.train import train
 from genstudio.cli.walk import walk
@@ -62,10 +62,10 @@ _COMMANDS: dict[str, tuple] = {
     "reproduce": (reproduce, {}),
     "stylize": (stylize, {}),
     "translate": (stylize, {"help": "Translate images with a translator backend (the same options as stylize)."}),
+    "restore": (restore, {}),
     "reconstruct": (vae_cli.reconstruct, {}),
     "interpolate": (vae_cli.interpolate, {}),
     "walk": (walk, {}),
-    "draw-steps": (draw_steps, {}),
     "draw-steps": (draw_steps, {}),
     "gui": (gui, {}),
 }

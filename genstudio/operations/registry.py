@@ -80,6 +80,9 @@ BUILTIN: tuple[Operation, ...] = (
     Operation("translate-folder", f"{_B}:run_stylize_folder", "Translate files and folders (translators).",
               required=("model", "inputs", "out"), path_params=("out", "report_file"), uses_gpu=True,
               resumable=True),
+    Operation("restore-folder", f"{_B}:run_restore_folder", "Inpaint, denoise or upscale files and folders.",
+              required=("model", "inputs", "out"), path_params=("out", "mask", "mask_dir", "report_file"),
+              uses_gpu=True, resumable=True),
     Operation("export", f"{_B}:run_export", "Export a model to ONNX (parity checked).",
               required=("model",), path_params=("model", "out"), uses_gpu=False),
     Operation("eval", f"{_B}:run_eval", "Evaluate a model against real images.",
@@ -91,8 +94,6 @@ BUILTIN: tuple[Operation, ...] = (
               uses_gpu=True),
     Operation("walk", f"{_B}:run_walk", "A latent walk through seeds as an animated GIF/WebP or frames.",
               required=("model", "seeds", "out"), path_params=("out",), uses_gpu=True),
-    Operation("draw-steps", f"{_B}:run_draw_steps", "How a model draws in steps (DRAW), as an animated GIF/WebP "
-              "or frames.", required=("model", "out"), path_params=("out",), uses_gpu=True),
     Operation("draw-steps", f"{_B}:run_draw_steps", "How a model draws in steps (DRAW), as an animated GIF/WebP "
               "or frames.", required=("model", "out"), path_params=("out",), uses_gpu=True),
 )
