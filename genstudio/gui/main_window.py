@@ -152,6 +152,8 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
                                         "Copy the selected image to the clipboard")
         self.latent_action = self._action("Latent explorer…", self.open_latent_explorer, "Ctrl+L",
                                           "Interpolate between two seeds of the selected generator")
+        self.walk_action = self._action("Latent walk…", self.open_latent_walk, None,
+                                        "A smooth walk through seeds of the selected generator, as a GIF/WebP")
         self.training_action = self._action("Training view", self.open_training_selected, None,
                                             "Loss curves and samples of the selected model folder")
         self.plugins_action = self._action("Plugins…", self.open_plugin_manager, None, "Installed plugins")
@@ -183,6 +185,7 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             menu.addAction(dock.toggleViewAction())
         menu = self.menuBar().addMenu("&Tools")
         menu.addActions([self.generate_action, self.train_action, *self.kind_actions.values(), self.latent_action,
+                         self.walk_action,
                          self.plugins_action, self.try_action])
         self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.canvas.addActions([self.save_action, self.copy_action, self.compare_action, self.grid_action,
@@ -197,6 +200,11 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.show_message("no installed backend generates without training: use Train… first")
             return None
         return self.generate()
+
+    def open_latent_walk(self):
+        from genstudio.gui.walk_dialog import open_latent_walk
+
+        return open_latent_walk(self)
 
     # ------------------------------------------------------------------ messages
 
@@ -297,6 +305,7 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.params.stylize_button.setText("Stop" if styling else verb)
         self.generate_action.setToolTip(reason or "Generate images onto the canvas")
         self.latent_action.setEnabled(not reason)
+        self.walk_action.setEnabled(not reason)
         for kind, action in self.kind_actions.items():
             blocker = self.kind_blocker(kind)
             text = QUEUED_KINDS_SHOWN[self.folder_kind(kind)]  # "Translate folder…" for a translator

@@ -195,6 +195,37 @@ def interpolate(
         yield Generated(to_uint8(image), f"t = {step / (steps - 1):.2f}", record)
 
 
+@dataclass
+class Walk:
+    """A latent walk made in process: its frames (C x H x W tensors, what `genstudio.walk.save_walk` writes) and the
+    walk's provenance record."""
+
+    frames: list[Any]
+    record: dict[str, Any]
+
+    @property
+    def pixels(self) -> list[np.ndarray]:
+        from genstudio.provenance import to_uint8
+
+        return [to_uint8(frame) for frame in self.frames]
+
+
+def latent_walk(source: Source, request: Any, *, abort: AbortCheck = never_abort) -> Walk:
+    """The frames of a latent walk (`request`: a genstudio.walk.WalkRequest; its label a class name or number),
+    drawn through the same Sampler and functions as `genstudio walk`, so exporting them gives that command's bytes;
+    Cancelled on abort."""
+    from dataclasses import replace
+
+    from genstudio import walk
+    from genstudio.events import Progress
+
+    sampler = _sampler(source, request.truncation)
+    request = walk.prepared(sampler, replace(request, label=sampler.resolve_label(request.label)))
+    frames = walk.frame_images(sampler, request, batch_size=8,
+                               progress=Progress(None, "Latent walk", total=request.frames, abort=abort))
+    return Walk(frames, walk.record(sampler, request))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Stylizers
 
