@@ -56,6 +56,10 @@ def run(argv: list[str] | None = None) -> int:
     previous = sys.excepthook
     _install_excepthook(window)
     window.show()
+    from genstudio.gui.help_dialog import first_run
+
+    if first_run():  # the very first start: a short tour (Help › Quick tour shows it again)
+        window.show_tour()
     if window.queue.notice:  # the queue file was damaged: it was moved aside, say so once
         QMessageBox.warning(window, "genstudio", window.queue.notice)
     try:

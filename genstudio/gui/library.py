@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeView, QVBoxLayout, QWidget
 
-from genstudio.gui.library_data import ModelEntry
+from genstudio.gui.library_data import ModelEntry, RunState, entry_label
 from genstudio.gui.qimages import load_pixmap
 
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1  # "plugin" | "backend" | "model" | "folder"
@@ -34,15 +34,18 @@ class LibraryModel(QStandardItemModel):
 
     populated = Signal()
 
-    def populate(self, registry: Any, entries: list[ModelEntry], runs: dict[Path, str] | None = None) -> None:
-        """`runs`: folder -> backend of training runs (from the queue), so a run is listed under its backend
-        before its model.json exists."""
+    def populate(self, registry: Any, entries: list[ModelEntry], runs: dict[Path, str | RunState] | None = None
+                 ) -> None:
+        """`runs`: folder -> the backend (or the RunState, `library_data.queued_runs`) of training runs from the
+        queue, so a run is listed under its backend before its model.json exists, and a failed one says so."""
         self.clear()
         self.setHorizontalHeaderLabels(["Library"])
         by_backend: dict[str, list[ModelEntry]] = {}
-        runs = runs or {}
+        self.runs = {folder: state if isinstance(state, RunState) else RunState(str(state), "")
+                     for folder, state in (runs or {}).items()}
         for entry in entries:
-            backend = entry.backend or runs.get(entry.folder.resolve(), "")
+            state = self.runs.get(entry.folder.resolve())
+            backend = entry.backend or (state.backend if state else "")
             key = backend if backend in registry.backends else ""
             by_backend.setdefault(key, []).append(entry)
         root = self.invisibleRootItem()
@@ -60,20 +63,23 @@ class LibraryModel(QStandardItemModel):
                 backend_item = _item(f"{spec.name}  [{spec.kind.value}]", "backend", backend_id, tip)
                 plugin_item.appendRow(backend_item)
                 for entry in by_backend.get(backend_id, []):
-                    backend_item.appendRow(self._model_item(entry))
+                    backend_item.appendRow(self._model_item(entry, self.runs.get(entry.folder.resolve())))
         others = by_backend.get("", [])
         if others:
             folder_item = _item(OTHER_FOLDERS, "folder", None, "Training runs still in progress, and model folders "
                                 "whose backend is not installed.")
             root.appendRow(folder_item)
             for entry in others:
-                folder_item.appendRow(self._model_item(entry))
+                folder_item.appendRow(self._model_item(entry, self.runs.get(entry.folder.resolve())))
         self.populated.emit()
 
     @staticmethod
-    def _model_item(entry: ModelEntry) -> QStandardItem:
-        label = entry.name + (" (training…)" if entry.training else "") + (" (unreadable)" if entry.error else "")
-        item = _item(label, "model", entry, f"{entry.folder}\n{entry.summary()}")
+    def _model_item(entry: ModelEntry, state: RunState | None = None) -> QStandardItem:
+        failed = entry.training and state is not None and state.status == "failed"
+        tip = f"{entry.folder}\n{entry.summary()}" + (f"\nfailed: {state.error}" if failed and state.error else "")
+        item = _item(entry_label(entry, state), "model", entry, tip)
+        if failed or entry.error:
+            item.setForeground(QColor("#d9534f"))
         if entry.samples is not None:
             pixmap = load_pixmap(entry.samples, max_side=96)
             if not pixmap.isNull():

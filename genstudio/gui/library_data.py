@@ -62,6 +62,42 @@ class ModelEntry:
         return " · ".join(parts)
 
 
+@dataclass(frozen=True)
+class RunState:
+    """What the queue says about the training run writing a folder."""
+
+    backend: str
+    status: str  # the train job's status: queued, paused, running, done, failed, cancelled, interrupted
+    error: str = ""  # the job's one-line error, when it failed
+    job_id: int = 0
+
+
+RUN_SUFFIX = {"queued": " (queued)", "paused": " (held)", "running": " (training…)", "failed": " (failed)",
+              "cancelled": " (stopped)", "interrupted": " (interrupted)"}
+
+
+def queued_runs(queue: Any) -> dict[Path, RunState]:
+    """Folder -> the state of the newest train job writing it (CLI-queued runs too)."""
+    runs: dict[Path, RunState] = {}
+    for job in sorted(queue.list(kind="train"), key=lambda job: job.id):
+        if job.params.get("out"):
+            runs[Path(job.params["out"]).resolve()] = RunState(str(job.params.get("backend", "")), job.status,
+                                                               job.error or "", job.id)
+    return runs
+
+
+def entry_label(entry: ModelEntry, state: RunState | None = None) -> str:
+    """The library's line for a model folder: its name, and how its run stands while it has no model.json (a
+    failed run says failed, never "training…")."""
+    if entry.error:
+        return f"{entry.name} (unreadable)"
+    if not entry.training:
+        return entry.name
+    if state is None:
+        return f"{entry.name} (training…)"
+    return entry.name + RUN_SUFFIX.get(state.status, " (no model)" if state.status == "done" else "")
+
+
 def _settings():
     from genstudio.settings import Settings
 

@@ -152,8 +152,6 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
                                         "Copy the selected image to the clipboard")
         self.latent_action = self._action("Latent explorer…", self.open_latent_explorer, "Ctrl+L",
                                           "Interpolate between two seeds of the selected generator")
-        self.walk_action = self._action("Latent walk…", self.open_latent_walk, None,
-                                        "A smooth walk through seeds of the selected generator, as a GIF/WebP")
         self.training_action = self._action("Training view", self.open_training_selected, None,
                                             "Loss curves and samples of the selected model folder")
         self.plugins_action = self._action("Plugins…", self.open_plugin_manager, None, "Installed plugins")
@@ -185,8 +183,10 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             menu.addAction(dock.toggleViewAction())
         menu = self.menuBar().addMenu("&Tools")
         menu.addActions([self.generate_action, self.train_action, *self.kind_actions.values(), self.latent_action,
-                         self.walk_action,
                          self.plugins_action, self.try_action])
+        menu = self.menuBar().addMenu("&Help")
+        menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1", "Every shortcut of the app"))
+        menu.addAction(self._action("Quick tour", self.show_tour, None, "A short tour of the window"))
         self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.canvas.addActions([self.save_action, self.copy_action, self.compare_action, self.grid_action,
                                 self.single_action, self.fit_action, self.actual_action])
@@ -201,17 +201,16 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             return None
         return self.generate()
 
-    def open_latent_walk(self):
-        from genstudio.gui.walk_dialog import open_latent_walk
-
-        return open_latent_walk(self)
-
     # ------------------------------------------------------------------ messages
 
     def show_message(self, text: str, timeout: int = 10000) -> None:
         self.statusBar().showMessage(text, timeout)
 
     def show_error(self, text: str) -> None:
+        from genstudio.wording import for_app
+
+        spec = self.selection[1] if self.selection is not None else None
+        text = for_app(text, spec.schema if spec is not None else None)  # the app's control names, not CLI flags
         self.show_message(text, 15000)
         if self.isVisible():
             QMessageBox.warning(self, "genstudio", text)
@@ -224,8 +223,7 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
         if rediscover:
             self.registry = get_registry(refresh=True)
         keep = self.selection
-        runs = {Path(job.params["out"]).resolve(): str(job.params.get("backend", ""))
-                for job in self.queue.list(kind="train") if job.params.get("out")}
+        runs = library_data.queued_runs(self.queue)  # folder -> the run's backend and job state
         folders = library_data.find_models(extra=[*library_data.remembered_folders(), *runs])  # CLI-queued runs too
         self.library_model.populate(self.registry, folders, runs)
         if keep is not None and keep[0] == "model":
@@ -243,7 +241,7 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.params.show_schema(spec.name, f"{spec.kind.value} · plugin {spec.plugin} · {spec.description}",
                                     spec.schema)
             if fixed:
-                self.params.subtitle.setText(self.params.subtitle.text() + "\nThese settings are used by Train….")
+                self.params.subtitle.setText(self.params.subtitle.text() + "\nTrain… starts from these settings.")
         elif kind == "model" and payload.backend in self.registry.backends:
             spec = self.registry.backends[payload.backend]
             self.selection = ("model", spec, payload)
@@ -305,7 +303,6 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.params.stylize_button.setText("Stop" if styling else verb)
         self.generate_action.setToolTip(reason or "Generate images onto the canvas")
         self.latent_action.setEnabled(not reason)
-        self.walk_action.setEnabled(not reason)
         for kind, action in self.kind_actions.items():
             blocker = self.kind_blocker(kind)
             text = QUEUED_KINDS_SHOWN[self.folder_kind(kind)]  # "Translate folder…" for a translator
@@ -366,6 +363,20 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
 
     # ------------------------------------------------------------------ closing
 
+    def show_shortcuts(self):
+        from genstudio.gui.help_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.findChildren(QAction), self)
+        dialog.show()
+        return dialog
+
+    def show_tour(self):
+        from genstudio.gui.help_dialog import TourDialog
+
+        self.tour = TourDialog(self)
+        self.tour.show()
+        return self.tour
+
     def closeEvent(self, event) -> None:
         running = [job for job in self.queue_model.jobs if job.status == "running"]
         if self.worker is not None and running and self.isVisible():
@@ -382,6 +393,8 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             explorer.close()
         for view in self.training_views.values():
             view.stop()
+        if self.train_dialog is not None:
+            self.train_dialog.close()  # keeps its values for next time
         self.queue_panel.timer.stop()
         if self.adopt_timer is not None:
             self.adopt_timer.stop()

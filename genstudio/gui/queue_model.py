@@ -1,15 +1,18 @@
 """The queue dock: a table model adapting `JobQueue` (Qt-free, SQLite) and the thin panel over it.
 
 The model re-reads the queue only when `JobQueue.last_change()` moves (polled by a QTimer), so an idle app does
-one tiny query per tick. Rows are jobs in the order they were added; `Job` objects are the row data.
+one tiny query per tick. Rows are in run order: running jobs, then the waiting ones in the order the worker will
+take them (drag a row, or ▲/▼, to change it: the order is the queue's, in SQLite), then finished jobs, newest
+first. `Job` objects are the row data; `describe_job` is the line a person reads in the "What" column.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QByteArray, QMimeData, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from genstudio.errors import UserError
 from genstudio.jobs import FAILED, INTERRUPTED, QUEUED, RUNNING, Job, JobQueue
-from genstudio.jobs.model import FINISHED, RETRYABLE, WAITING
+from genstudio.jobs.model import CANCELLED, FINISHED, RETRYABLE, WAITING
 
 COLUMNS = ("Job", "Kind", "What", "Status", "Progress", "ETA", "Details")
 PROGRESS_COLUMN = 4
@@ -44,6 +47,69 @@ def format_eta(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+JOB_MIME = "application/x-genstudio-job"
+VISIBLE_ROWS = 6  # the dock shows at least this many jobs
+
+
+def _short(path: Any, parts: int = 2) -> str:
+    """The last `parts` parts of a path ("digits/train"), or the text as is."""
+    text = str(path)
+    pieces = Path(text).parts
+    return "/".join(pieces[-parts:]) if len(pieces) > parts else text
+
+
+def _model_name(model: Any) -> str:
+    """A model folder's name, or a backend id."""
+    text = str(model)
+    return Path(text).name if ("/" in text or "\\" in text) else text
+
+
+def describe_job(job: Job) -> str:
+    """What the job does, for people: "Train dcgan on digits/train, 2000 steps -> dcgan-20240501-1200"."""
+    params, kind = job.params, job.kind
+    out = f" -> {_short(params['out'], 1)}" if params.get("out") else ""
+    if kind == "train":
+        length = f"{params['steps']} steps" if "steps" in params else f"{params.get('epochs', '?')} epochs"
+        return f"Train {params.get('backend', '?')} on {_short(params.get('data', '?'))}, {length}{out}"
+    if kind == "generate":
+        return f"Generate {params.get('count', '?')} images from {_model_name(params.get('model', '?'))}{out}"
+    if kind in ("stylize-folder", "translate-folder"):
+        inputs = params.get("inputs") or []
+        what = _short(inputs[0]) + (f" and {len(inputs) - 1} more" if len(inputs) > 1 else "") if inputs else "?"
+        verb = "Translate" if kind == "translate-folder" else "Stylize"
+        return f"{verb} {what} with {_model_name(params.get('model', '?'))}{out}"
+    if kind == "export":
+        return f"Export {_model_name(params.get('model', '?'))} to ONNX{out}"
+    if kind == "eval":
+        return f"Evaluate {_model_name(params.get('model', '?'))} against {_short(params.get('data', '?'))}"
+    if kind == "plugin-install":
+        return f"Install plugin {params.get('requirement', '?')}"
+    if kind == "plugin-uninstall":
+        return f"Uninstall plugin {params.get('name') or params.get('requirement', '?')}"
+    names = ", ".join(f"{key} {_model_name(value)}" for key, value in params.items()
+                      if isinstance(value, (str, int, float)) and not isinstance(value, bool))
+    text = f"{kind.replace('-', ' ').capitalize()}" + (f": {names}" if names else "")
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def run_order(jobs: list[Job], waiting_order: list[int]) -> list[Job]:
+    """Running jobs, the waiting ones in the worker's order (`waiting_order`: ids), then the finished ones, newest
+    first."""
+    place = {job_id: index for index, job_id in enumerate(waiting_order)}
+    running = [job for job in jobs if job.status == RUNNING]
+    waiting = sorted((job for job in jobs if job.status in WAITING), key=lambda job: place.get(job.id, len(place)))
+    finished = sorted((job for job in jobs if job.status not in (RUNNING, *WAITING)),
+                      key=lambda job: (job.finished_at or job.updated_at or 0.0, job.id), reverse=True)
+    return [*running, *waiting, *finished]
+
+
+def status_text(job: Job) -> str:
+    """The status a person reads: failed / stopped show as such everywhere (queue, training view, library)."""
+    if job.status == RUNNING and job.cancel_requested:
+        return "running (stopping)"
+    return {CANCELLED: "cancelled", INTERRUPTED: "interrupted"}.get(job.status, job.status)
 
 
 def details(job: Job) -> str:
@@ -81,7 +147,7 @@ class QueueModel(QAbstractTableModel):
         if not force and change == self._seen_change:
             return False
         self._seen_change = change
-        jobs = self.queue.list()
+        jobs = run_order(self.queue.list(), [job.id for job in self.queue.pending()])
         if [job.id for job in jobs] == [job.id for job in self.jobs]:
             self.jobs = jobs
             if jobs:
@@ -131,22 +197,65 @@ class QueueModel(QAbstractTableModel):
             if column == 1:
                 return job.kind
             if column == 2:
-                return job.summary
+                return describe_job(job)
             if column == 3:
-                return job.status + (" (stopping)" if job.cancel_requested and job.status == RUNNING else "")
+                return status_text(job)
             if column == PROGRESS_COLUMN:
+                if job.status == FAILED:
+                    return "failed"
                 fraction = job.fraction
                 return "" if fraction is None else f"{fraction * 100:.0f}%"
             if column == 5:
                 return format_eta(job.eta_seconds(time.time()))
             if column == 6:
                 return details(job)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 3:
+        if role == Qt.ItemDataRole.ForegroundRole and (column == 3 or job.status == FAILED and column in (4, 6)):
             return QColor(STATUS_COLORS.get(job.status, "#8a8f98"))
         if role == Qt.ItemDataRole.ToolTipRole:
             tail = "\n".join(job.log_tail.splitlines()[-12:])
-            return f"{job.summary}\n{job.error or ''}\n{tail}".strip()
+            return f"{describe_job(job)}\n{job.error or ''}\n{tail}".strip()
         return None
+
+    # dragging a waiting job to another place in the line
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if not index.isValid():
+            return flags | Qt.ItemFlag.ItemIsDropEnabled
+        if self.jobs[index.row()].status in WAITING:
+            flags |= Qt.ItemFlag.ItemIsDragEnabled
+        return flags | Qt.ItemFlag.ItemIsDropEnabled
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [JOB_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:
+        data = QMimeData()
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        if rows:
+            data.setData(JOB_MIME, QByteArray(str(self.jobs[rows[0]].id).encode()))
+        return data
+
+    def dropMimeData(self, data, action, row, column, parent) -> bool:
+        if action != Qt.DropAction.MoveAction or not data.hasFormat(JOB_MIME):
+            return False
+        target = row if row >= 0 else (parent.row() if parent.isValid() else len(self.jobs))
+        try:
+            self.move_to_row(int(bytes(data.data(JOB_MIME)).decode()), target)
+        except (UserError, ValueError):
+            return False
+        return False  # the queue moved the job; refresh() shows it (Qt must not remove the source row itself)
+
+    def move_to_row(self, job_id: int, row: int) -> None:
+        """Move a waiting job so that it shows (and runs) where row `row` is: before the job now at that row."""
+        waiting = [job.id for job in self.jobs if job.status in WAITING]
+        if job_id not in waiting:
+            raise UserError(f"job {job_id} has started or finished; only waiting jobs can be reordered")
+        before = [job.id for job in self.jobs[:max(0, row)] if job.status in WAITING and job.id != job_id]
+        self.queue.move(job_id, to=len(before) + 1)
+        self.refresh(force=True)
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -154,8 +263,8 @@ class ProgressDelegate(QStyledItemDelegate):
 
     def paint(self, painter, option, index) -> None:
         job = index.data(Qt.ItemDataRole.UserRole)
-        fraction = job.fraction if job is not None else None
-        if fraction is None:
+        fraction = job.fraction if job is not None and job.status != FAILED else None
+        if fraction is None:  # no total, or failed (the text "failed", never a full bar)
             return super().paint(painter, option, index)
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(2, 3, -2, -3)
@@ -214,7 +323,16 @@ class QueuePanel(QWidget):
         self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setDragEnabled(True)
+        self.table.setAcceptDrops(True)
+        self.table.setDropIndicatorShown(True)
+        self.table.setDragDropMode(QTableView.DragDropMode.InternalMove)
+        self.table.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.table.setDragDropOverwriteMode(False)
+        self.table.setToolTip("Drag a waiting job up or down to change when it runs.")
         self.table.verticalHeader().hide()
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + rows * VISIBLE_ROWS + 4)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -326,7 +444,7 @@ class QueuePanel(QWidget):
         text = QPlainTextEdit(dialog)
         text.setReadOnly(True)
         text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        header = f"{job.summary}\n" + (f"error: {job.error}\n" if job.error else "") + "\n"
+        header = f"{describe_job(job)}\n" + (f"error: {job.error}\n" if job.error else "") + "\n"
         text.setPlainText(header + self.log_text(job))
         layout = QVBoxLayout(dialog)
         layout.addWidget(text)

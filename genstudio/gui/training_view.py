@@ -139,6 +139,12 @@ class TrainingView(QWidget):
         self.title = QLabel(title or f"Training run {self.folder.name}")
         self.title.setStyleSheet("font-weight: 600; font-size: 14px;")
         layout.addWidget(self.title)
+        self.state = QLabel()  # how the run's job stands: queued, failed (with its error), stopped, finished
+        self.state.setWordWrap(True)
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state.hide()
+        layout.addWidget(self.state)
+        self.job_status = ""
         self.stats = QLabel("Waiting for the first logged step…")
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.stats)
@@ -197,6 +203,28 @@ class TrainingView(QWidget):
                 self.samples_caption.setText("Latest samples" + (f" (around step {step})" if step else ""))
                 changed = True
         return changed
+
+    def set_job(self, job) -> None:
+        """Show how the run's train job stands (a genstudio.jobs.Job): a failed run says failed and why, instead
+        of waiting for a step that will never come."""
+        self.job_status = job.status
+        texts = {"queued": ("Queued: waiting for the jobs before it.", "#8a8f98"),
+                 "paused": ("Held in the queue (Release it in the queue to run).", "#c9a227"),
+                 "running": ("", ""),
+                 "done": ("Finished.", "#2e9e5b"),
+                 "failed": (f"Failed: {job.error or 'see the job log in the queue'}", "#ff6b6b"),
+                 "cancelled": ("Stopped: Retry / resume in the queue continues from the last checkpoint.",
+                               "#e08a1e"),
+                 "interrupted": ("Interrupted: Retry / resume in the queue continues from the last checkpoint.",
+                                 "#e08a1e")}
+        text, color = texts.get(job.status, (job.status, "#8a8f98"))
+        self.state.setText(text)
+        self.state.setStyleSheet(f"color: {color}; font-weight: 600;")
+        self.state.setVisible(bool(text))
+        if job.status in ("failed", "cancelled", "interrupted") and not self.log.latest():
+            self.stats.setText("No step was logged." if job.status == "failed" else "")
+            if self.samples.source is None:
+                self.samples.setText("No samples: the run " + ("failed." if job.status == "failed" else "stopped."))
 
     def stop(self) -> None:
         self.timer.stop()

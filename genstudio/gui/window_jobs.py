@@ -22,6 +22,7 @@ class JobsMixin:
     training_views, worker, relay, worker_label, show_message, show_error, reload_library."""
 
     train_dialog = None  # the training form (non-modal), made on first use
+    _following_queue = False  # training views follow the queue's job states (connected with the first view)
 
     # ------------------------------------------------------------------ the job worker
 
@@ -60,6 +61,14 @@ class JobsMixin:
         if self.worker is not None or self.queue.worker_pid() is not None:
             return False
         return self.start_worker(quiet=True)
+
+    def _sync_training_views(self) -> None:
+        """Each open training view shows its run's job state (also for jobs another worker runs)."""
+        for job in self.queue_model.jobs:
+            if job.kind == "train" and job.params.get("out"):
+                view = self.training_views.get(Path(job.params["out"]).resolve())
+                if view is not None and view.job_status != job.status:
+                    view.set_job(job)
 
     def _job_event(self, job: Job) -> None:
         self.queue_model.refresh(force=True)
@@ -135,7 +144,7 @@ class JobsMixin:
         library_data.remember_folder(params["out"])
         self.queue_model.refresh(force=True)
         self.queue_panel.select_job(job_id)
-        self.open_training_view(params["out"], f"Training {params['backend']} (job {job_id})")
+        self.open_training_job(self.queue.get(job_id))
         self.reload_library()
         self.show_message(f"queued training job {job_id}: {params['backend']} → {params['out']}")
         return job_id
@@ -223,14 +232,19 @@ class JobsMixin:
         folder = Path(folder).resolve()
         view = self.training_views.get(folder)
         if view is None:
+            if not self._following_queue:  # the first view: follow the queue from now on
+                self.queue_model.jobs_changed.connect(self._sync_training_views)
+                self._following_queue = True
             view = TrainingView(folder, title)
             self.training_views[folder] = view
             self.tabs.addTab(view, f"Training · {folder.name}")
         self.tabs.setCurrentWidget(view)
         return view
 
-    def open_training_job(self, job: Job) -> None:
-        self.open_training_view(job.params["out"], f"Training {job.params.get('backend', '')} (job {job.id})")
+    def open_training_job(self, job: Job) -> TrainingView:
+        view = self.open_training_view(job.params["out"], f"Training {job.params.get('backend', '')} (job {job.id})")
+        view.set_job(job)
+        return view
 
     def open_training_selected(self) -> None:
         if self.selection is not None and self.selection[0] in ("model", "folder"):
