@@ -8,6 +8,8 @@ is cheap and leaves identical bytes, and an interrupted run picks up where it st
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,6 +19,7 @@ from typing import Any
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink, Progress
 from genstudio.fileio import real_folder
+from genstudio.inputs import InputKind
 
 STREAM_WINDOW = 512  # indices planned (paths, records, up-to-date checks) at a time
 MAX_LISTED = 10_000  # file paths a summary lists (a job's result, --json); the rest are counted
@@ -55,7 +58,7 @@ def _slug(text: str) -> str:
 
 
 def file_name(seed: int, index: int, label_name: str | None, truncation: float, truncation_cutoff: int | None = None,
-              mixing: Any = None) -> str:
+              mixing: Any = None, caption: str | None = None) -> str:
     """`seed1-00003.png`; the requested label, truncation (and its cutoff) and style mixing join the name so
     different requests never collide: `seed1-00003-psi0.7-cut4-mix9from2.png`."""
     name = f"seed{seed}-{index:05d}"
@@ -67,6 +70,8 @@ def file_name(seed: int, index: int, label_name: str | None, truncation: float, 
         name += f"-cut{truncation_cutoff}"
     if mixing is not None:
         name += f"-mix{mixing.seed}from{mixing.layer}"
+    if caption is not None:  # a few words and the text's hash: captions differing in a comma never collide
+        name += f"-{_slug(caption)[:32].strip('._')}-{hashlib.sha256(caption.encode('utf-8')).hexdigest()[:8]}"
     return name + ".png"
 
 
@@ -89,6 +94,48 @@ class Sampler:
     @property
     def num_classes(self) -> int:
         return int(self.module.num_classes or 0)
+
+    @property
+    def takes_captions(self) -> bool:
+        from genstudio.inputs import InputKind
+
+        return self.spec.input(InputKind.CAPTION) is not None
+
+    def resolve_captions(self, captions: list[str] | str | None) -> tuple[list[str | None], list[str]]:
+        """The captions of a request, checked against the declared caption input and the model's vocabulary
+        ([None] for a model without one), and notes on words the model spells out letter by letter."""
+        from genstudio.captions import clean_caption
+        from genstudio.inputs import resolve_inputs
+
+        texts = [captions] if isinstance(captions, str) else list(captions or [])
+        texts = [clean_caption(str(text)) for text in texts]
+        resolve_inputs(self.spec.id, self.spec.inputs, {"caption": next((t for t in texts if t), None)})
+        if not self.takes_captions:
+            return [None], []
+        notes, spelt = [], []
+        for text in texts:
+            spelt += [word for word in self.tokenizer.encode_for_model(text).spelt if word not in spelt]
+        if spelt:
+            notes.append("not in the model's vocabulary, spelt letter by letter (the character fallback): "
+                         + ", ".join(spelt[:20]) + (" ..." if len(spelt) > 20 else ""))
+        return list(dict.fromkeys(texts)), notes
+
+    @property
+    def tokenizer(self) -> Any:
+        """The caption tokenizer of the model's vocabulary (genstudio.captions)."""
+        from genstudio.captions import Tokenizer
+
+        config = self.loaded.card.config if self.loaded is not None else (self.config or {})
+        return Tokenizer(config.get("vocabulary", ""), int(config.get("max_tokens", 32)))
+
+    def caption_tokens(self, caption: str | None) -> Any:
+        """1 x max_tokens token ids of `caption`, or None."""
+        if caption is None:
+            return None
+        import torch
+
+        tokenizer = self.tokenizer
+        return torch.tensor([tokenizer.padded(tokenizer.encode_for_model(caption).ids)], dtype=torch.long)
 
     @property
     def latent_dim(self) -> int:
@@ -132,7 +179,8 @@ class Sampler:
         return generation.resolve_label(label, self.num_classes, self.class_names)
 
     def samples(self, seed: int, indices: list[int], *, label: int | None = None, truncation: float = 1.0,
-                batch_size: int = 64, truncation_cutoff: int | None = None, mixing: Any = None):
+                batch_size: int = 64, truncation_cutoff: int | None = None, mixing: Any = None,
+                caption: str | None = None):
         """generation.generate on this runtime, with the backend's declared truncation (and, for a style-based
         generator, the truncation cutoff and style mixing)."""
         from genstudio import generation
@@ -141,7 +189,8 @@ class Sampler:
         return generation.generate(self.module, seed, indices, label=label, truncation=truncation,
                                    truncation_mode=self.spec.capabilities.truncation, batch_size=batch_size,
                                    device=self.torch_device or "cpu", style_based=self.style_based,
-                                   truncation_cutoff=truncation_cutoff, mixing=mixing)
+                                   truncation_cutoff=truncation_cutoff, mixing=mixing,
+                                   captions=self.caption_tokens(caption))
 
     def interpolation(self, seed_a: int, seed_b: int, steps: int, *, index: int = 0, label: int | None = None,
                       truncation: float = 1.0):
@@ -171,8 +220,11 @@ class Sampler:
             yield step, image, self.record(seed_a, index, label, truncation, "interpolate-seeds", parameters)
 
     def parameters(self, seed: int, index: int, label: int | None, truncation: float,
-                   truncation_cutoff: int | None = None, mixing: Any = None) -> dict[str, Any]:
+                   truncation_cutoff: int | None = None, mixing: Any = None,
+                   caption: str | None = None) -> dict[str, Any]:
         parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation}
+        if caption is not None:
+            parameters["caption"] = caption
         if truncation_cutoff is not None:
             parameters["truncation_cutoff"] = truncation_cutoff
         if mixing is not None:
@@ -184,7 +236,7 @@ class Sampler:
 
     def record(self, seed: int, index: int, label: int | None, truncation: float,
                operation: str = "generate", parameters: dict[str, Any] | None = None, *,
-               truncation_cutoff: int | None = None, mixing: Any = None) -> dict[str, Any]:
+               truncation_cutoff: int | None = None, mixing: Any = None, caption: str | None = None) -> dict[str, Any]:
         """The provenance of image `index` of `seed`: everything `genstudio reproduce` needs."""
         from genstudio.provenance import provenance
 
@@ -193,7 +245,7 @@ class Sampler:
         return provenance(backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
                           model_sha256=self.loaded.card.weights_sha256 if self.loaded is not None else None,
                           parameters=parameters if parameters is not None else self.parameters(
-                              seed, index, label, truncation, truncation_cutoff, mixing),
+                              seed, index, label, truncation, truncation_cutoff, mixing, caption),
                           runtime=self.runtime, device=self.device_text, operation=operation, model=self.model_ref,
                           **extra)
 
@@ -235,6 +287,10 @@ def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = 
             from genstudio.generation import OnnxStyleGenerator
 
             twin = OnnxStyleGenerator(twin.session, module)
+        elif spec.input(InputKind.CAPTION) is not None:  # z and the caption's token ids
+            from genstudio.generation import OnnxCaptionGenerator
+
+            twin = OnnxCaptionGenerator(twin.session, module, spec.input(InputKind.CAPTION).graph_input)
         return Sampler(spec, loaded, twin, None, "onnx", twin.session.describe(), class_names,
                        twin.session.fell_back)
     return Sampler(spec, loaded, module, torch_device, "torch", describe_device(torch_device), class_names,
@@ -271,6 +327,7 @@ def generate_to_folder(
     per_class: int | None = None,  # conditional models: this many images of every class (instead of count)
     layout: str = "flat",  # flat | folders: each image in its class's subfolder, with manifest.json
     mix_real: str | Path | None = None,  # layout folders: also copy this class-folder dataset's images in
+    captions: list[str] | str | None = None,  # caption models: `count` images of each caption (--caption, repeatable)
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> GenerateSummary:
@@ -303,6 +360,7 @@ def generate_to_folder(
                            config=config, assignments=assignments)
     sampler.check_style_options(cutoff, mixing)
     label_index = sampler.resolve_label(label)
+    caption_texts, caption_notes = sampler.resolve_captions(captions)  # [None] for a model without captions
     if (per_class is not None or layout == "folders") and not sampler.num_classes:
         raise UserError(f"{sampler.spec.id} model {sampler.model_ref!r} is not conditional (no classes): "
                         f"{'--per-class' if per_class is not None else '--layout folders'} needs a conditional "
@@ -310,7 +368,7 @@ def generate_to_folder(
     # one (label, first index, count) request per class with --per-class, else the one asked for
     series = [(label_index, first_index, count)] if per_class is None else \
         [(c, first_index, per_class) for c in range(sampler.num_classes)]
-    count = sum(n for _, _, n in series)
+    count = sum(n for _, _, n in series) * len(caption_texts)
     class_names = [sampler.label_name(c) or "" for c in range(sampler.num_classes)]
     folders = augment.class_folders(class_names) if layout == "folders" else []
     real_scan = augment.scan_real(mix_real, class_names) if mix_real is not None else None  # before any work
@@ -319,6 +377,7 @@ def generate_to_folder(
                               device=sampler.device_text, per_class=per_class, layout=layout)
     if sampler.fell_back:
         summary.notes.append("onnxruntime could not use the GPU and ran on the CPU")
+    summary.notes += caption_notes
 
     out = real_folder(out)  # one line when --out is a file or cannot be made
     class_dirs: dict[int, Path] = {}  # layout folders: each class's subfolder, checked and made on first use
@@ -328,7 +387,7 @@ def generate_to_folder(
     generated: dict[int, int] = {}  # images per class, for the manifest
     # a window of indices at a time: memory stays bounded however large --count is (records, paths, images)
     window = max(batch_size, STREAM_WINDOW)
-    for series_label, series_first, series_count in series:
+    for (series_label, series_first, series_count), caption in itertools.product(series, caption_texts):
         label_name = sampler.label_name(series_label)
         for window_start in range(series_first, series_first + series_count, window):
             indices = range(window_start, min(window_start + window, series_first + series_count))
@@ -340,15 +399,17 @@ def generate_to_folder(
                 if layout == "folders" and labels[i] not in class_dirs:
                     class_dirs[labels[i]] = real_folder(out, folders[labels[i]])
             folder = {i: class_dirs[labels[i]] if layout == "folders" else out for i in indices}
-            targets = {i: folder[i] / file_name(seed, i, label_name, truncation, cutoff, mixing) for i in indices}
-            records = {i: sampler.record(seed, i, labels[i], truncation, truncation_cutoff=cutoff, mixing=mixing)
+            targets = {i: folder[i] / file_name(seed, i, label_name, truncation, cutoff, mixing, caption)
                        for i in indices}
+            records = {i: sampler.record(seed, i, labels[i], truncation, truncation_cutoff=cutoff, mixing=mixing,
+                                         caption=caption) for i in indices}
             room = MAX_LISTED - len(summary.files)
             summary.files.extend(str(targets[i]) for i in indices[:max(0, room)])
             todo = [i for i in indices if overwrite or grid or not is_up_to_date(targets[i], records[i])]
             reporter.update(len(indices) - len(todo))
             for sample in sampler.samples(seed, todo, label=series_label, truncation=truncation,
-                                          batch_size=batch_size, truncation_cutoff=cutoff, mixing=mixing):
+                                          batch_size=batch_size, truncation_cutoff=cutoff, mixing=mixing,
+                                          caption=caption):
                 reporter.check_abort()
                 if write_png(targets[sample.index], sample.image, records[sample.index], overwrite=overwrite):
                     summary.written += 1
@@ -385,6 +446,8 @@ def generate_to_folder(
         styled = {key: value for key, value in sampler.parameters(seed, 0, None, 1.0, cutoff, mixing).items()
                   if key in ("truncation_cutoff", "mix_with", "mix_from")}
         grid_record["parameters"].update(styled)
+        if caption_texts != [None]:
+            grid_record["parameters"]["captions"] = caption_texts
         suffix = file_name(seed, 0, label_name, 1.0, cutoff, mixing)[len(f"seed{seed}-00000"):-len(".png")]
         grid_path = out / f"seed{seed}-grid{suffix}.png"
         write_png(grid_path, generation.grid(images), grid_record, overwrite=overwrite)

@@ -150,6 +150,7 @@ def generate(
     style_based: bool = False,  # the backend declares style_mixing: truncation in W through generate_styles
     truncation_cutoff: int | None = None,  # style-based: truncate the styles of layers below this only
     mixing: Mixing | None = None,  # style-based: styles from `mixing.layer` on from another seed
+    captions: torch.Tensor | None = None,  # caption models: 1 x L token ids (genstudio.captions) for every image
 ) -> Iterator[Sample]:
     """Images `indices` of `seed`, computed `batch_size` at a time, yielded in order."""
     if batch_size < 1:
@@ -172,7 +173,8 @@ def generate(
         mix_z = latents(mixing.seed, chunk, module.latent_dim) if style_based and mixing is not None else None
         images = images_from_latents(module, z, labels, truncation=truncation, style_based=style_based,
                                      truncation_cutoff=truncation_cutoff, mix_z=mix_z,
-                                     mix_from=mixing.layer if mixing is not None else None, device=device)
+                                     mix_from=mixing.layer if mixing is not None else None, device=device,
+                                     captions=captions.expand(len(chunk), -1) if captions is not None else None)
         for offset, index in enumerate(chunk):
             yield Sample(index, labels_list[offset], images[offset])
 
@@ -189,6 +191,7 @@ def images_from_latents(
     mix_z: torch.Tensor | None = None,  # style-based: N x latent_dim whose styles layers >= mix_from take
     mix_from: int | None = None,
     device: torch.device | str = "cpu",
+    captions: torch.Tensor | None = None,  # caption models: N x L token ids, passed as generate(..., captions=)
 ) -> torch.Tensor:
     """N x C x H x W in [0, 1] on the CPU: what `generate` draws from its latents, for callers that choose their
     own latents (a latent walk)."""
@@ -197,6 +200,8 @@ def images_from_latents(
         images = module.generate_styles(z.to(device), labels, truncation=truncation,
                                         truncation_cutoff=truncation_cutoff,
                                         mix_z=mix_z.to(device) if mix_z is not None else None, mix_from=mix_from)
+    elif captions is not None:
+        images = module.generate(z.to(device), labels, captions=captions.to(device))
     else:
         images = module.generate(z.to(device), labels)
     return images.float().clamp(0, 1).cpu()
@@ -255,4 +260,27 @@ class OnnxStyleGenerator:
             inputs["labels"] = labels.detach().cpu().long().numpy()
         for name, value in self.noise.items():
             inputs[name] = np.repeat(value, count, axis=0)
+        return torch.from_numpy(self.session.run(inputs)[0])
+
+
+class OnnxCaptionGenerator:
+    """An exported caption model behind the generator contract: its graph takes z and the caption's token ids (the
+    declared caption input's `graph_input`). Tensors in and out are torch CPU tensors."""
+
+    def __init__(self, session: Any, module: Any, caption_input: str):
+        self.session = session  # genstudio.onnx_runtime.Session
+        self.latent_dim, self.num_classes = int(module.latent_dim), 0
+        self.max_tokens, self.caption_input = int(module.max_tokens), caption_input
+
+    def eval(self) -> OnnxCaptionGenerator:
+        return self
+
+    def parameters(self):
+        return iter(())
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None,
+                 captions: torch.Tensor | None = None) -> torch.Tensor:
+        if captions is None:
+            captions = torch.zeros(z.shape[0], self.max_tokens, dtype=torch.long)
+        inputs = {"z": z.detach().cpu().float().numpy(), self.caption_input: captions.detach().cpu().long().numpy()}
         return torch.from_numpy(self.session.run(inputs)[0])

@@ -86,9 +86,15 @@ def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
         from genstudio.generation import Mixing
 
         mixing = Mixing(int(params["mix_with"]), int(params["mix_from"]))
+    caption = params.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        raise UserError("the image's recorded caption is not a text; it cannot be reproduced")
+    if caption is not None or sampler.takes_captions:
+        sampler.resolve_captions(caption)  # a model without captions refuses one, one with them asks for it
     (sample,) = sampler.samples(seed, [index], label=label, truncation=truncation, truncation_cutoff=cutoff,
-                                mixing=mixing)
-    return sample.image, sampler.record(seed, index, label, truncation, truncation_cutoff=cutoff, mixing=mixing)
+                                mixing=mixing, caption=caption)
+    return sample.image, sampler.record(seed, index, label, truncation, truncation_cutoff=cutoff, mixing=mixing,
+                                        caption=caption)
 
 
 def _reproduce_interpolate_seeds(record: dict[str, Any], out: Path, model: str | None,

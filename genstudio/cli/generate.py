@@ -18,6 +18,9 @@ def generate(
     seed: int = typer.Option(0, "--seed", min=0, help="Image i of seed s is always the same image."),
     label: str | None = typer.Option(None, "--label", help="Class name or number (conditional models); "
                                      "default: cycle through the classes."),
+    captions: list[str] = typer.Option([], "--caption", metavar="TEXT",
+                                       help="Caption models: what to draw, in words; repeat for several captions "
+                                       "(--count images of each)."),
     truncation: float = typer.Option(1.0, "--truncation", min=0.0, max=1.0,
                                      help="Pull latents toward the mean: 1 = off, lower = safer, less varied."),
     truncation_cutoff: int | None = typer.Option(None, "--truncation-cutoff", min=0,
@@ -57,7 +60,7 @@ def generate(
                                      grid=grid, batch_size=batch_size, device=device, first_index=start,
                                      overwrite=overwrite, runtime=runtime, provider=provider,
                                      assignments=assignments, per_class=per_class, layout=layout,
-                                     mix_real=mix_real, progress=bar)
+                                     mix_real=mix_real, captions=captions, progress=bar)
     if as_json:
         print_json(summary.to_dict())
         return

@@ -11,7 +11,7 @@ train:           backend, data, out (required); steps | epochs; resolution; batc
                  last checkpoint in `out` (params["resume"] is set by the queue).
 generate:        model, out (required); count or per_class; seed, label, truncation, truncation_cutoff, mix_with,
                  mix_from, grid, batch_size, device, first_index, overwrite, layout, mix_real (as
-                 genstudio.generate_folder.generate_to_folder).
+                 genstudio.generate_folder.generate_to_folder); caption (a text or a list: count images of each).
 plugin-install:  requirement (required); target, upgrade, no_build_isolation (as `genstudio plugins install`).
 stylize-folder:  model (a model folder or backend id), inputs (list of files/folders), out (required); style,
                  strength, preserve_color, set, device, runtime, provider, recursive, pattern, fmt, quality,
@@ -89,10 +89,13 @@ def _model_or_backend(model: Any) -> str:
 
 def run_generate(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
     """Generate images into a folder like `genstudio generate`; returns the GenerateSummary as a dict."""
-    _check_params("generate", params, GENERATE_OPTIONS | {"model", "out", "count"})
+    _check_params("generate", params, GENERATE_OPTIONS | {"model", "out", "count", "caption"})
     from genstudio.generate_folder import generate_to_folder
 
     options = {name: params[name] for name in GENERATE_OPTIONS if name in params}
+    if params.get("caption") not in (None, "", []):  # the declared caption input: one text or a list of them
+        options["captions"] = [str(c) for c in params["caption"]] if isinstance(params["caption"], list) \
+            else [str(params["caption"])]
     count = int(params["count"]) if params.get("count") is not None else None
     summary = generate_to_folder(_model_or_backend(params["model"]), params["out"], count=count,
                                  progress=progress, abort=abort, **options)
