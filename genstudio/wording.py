@@ -37,8 +37,9 @@ def setting_label(key: str) -> str:
     if key in SETTING_LABELS:
         return SETTING_LABELS[key]
     group, _, name = key.partition(".")
-    if group == "weights" and name:
-        return f"{name.replace('_', ' ').upper()} weights"
+    if group == "weights" and name:  # "vgg19" -> "VGG19 weights", "inception" -> "Inception weights"
+        words = name.replace("_", " ")
+        return f"{words.upper() if any(ch.isdigit() for ch in words) else words.capitalize()} weights"
     return key.replace(".", " ").replace("_", " ").capitalize()
 
 

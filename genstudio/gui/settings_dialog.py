@@ -1,9 +1,11 @@
-"""Settings: the device the app generates and trains on, the models and output folders, where pretrained weights
-(VGG19, Inception) are, and the theme. Everything is saved in the genstudio settings file (shared with the CLI).
-"""
+"""Settings: the device the app generates and trains on (only devices this computer has), the models and output
+folders, where pretrained weights (VGG19, Inception) are, and the theme. Rows show labels and help, not settings
+keys. Everything is saved in the genstudio settings file (shared with the CLI). The dark theme is a palette plus
+resources/themes/dark.qss for the controls the palette leaves faint (outlines of unticked boxes, fields)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QColor, QPalette
@@ -21,14 +23,29 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from genstudio.devices import DEVICE_CHOICES
 from genstudio.gui import library_data
 from genstudio.settings import Settings
+from genstudio.wording import setting_label
 
 DEVICE_KEY = "gui.device"
 OUTPUT_KEY = "gui.output_folder"
 THEME_KEY = "gui.theme"
 THEMES = ("light", "dark")
+THEMES_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "themes"
+DARK_PALETTE = {"Window": "#2b2d31", "WindowText": "#e3e5e8", "Base": "#1e1f22", "AlternateBase": "#26282c",
+                "Text": "#e3e5e8", "Button": "#34363b", "ButtonText": "#e3e5e8", "Highlight": "#3d8bfd",
+                "HighlightedText": "#ffffff", "ToolTipBase": "#1e1f22", "ToolTipText": "#e3e5e8", "Mid": "#9ba0a8",
+                "PlaceholderText": "#9ba0a8"}
+DARK_DISABLED = "#80858d"  # disabled text, window text and button text
+
+
+def theme_stylesheet(theme: str) -> str:
+    """The theme's stylesheet from resources/themes (empty when it has none)."""
+    path = THEMES_FOLDER / f"{theme}.qss"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def app_device() -> str:
@@ -55,21 +72,15 @@ def apply_theme(theme: str) -> None:
     app.setStyle("Fusion")
     if theme != "dark":
         app.setPalette(app.style().standardPalette())
+        app.setStyleSheet(theme_stylesheet(theme))
         return
     palette = QPalette()
-    colors = {QPalette.ColorRole.Window: "#2b2d31", QPalette.ColorRole.WindowText: "#e3e5e8",
-              QPalette.ColorRole.Base: "#1e1f22", QPalette.ColorRole.AlternateBase: "#26282c",
-              QPalette.ColorRole.Text: "#e3e5e8", QPalette.ColorRole.Button: "#34363b",
-              QPalette.ColorRole.ButtonText: "#e3e5e8", QPalette.ColorRole.Highlight: "#3d8bfd",
-              QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#1e1f22",
-              QPalette.ColorRole.ToolTipText: "#e3e5e8", QPalette.ColorRole.Mid: "#8a8f98",
-              QPalette.ColorRole.PlaceholderText: "#8a8f98"}
-    for role, color in colors.items():
-        palette.setColor(role, QColor(color))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#70747c"))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#70747c"))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#70747c"))
+    for role, color in DARK_PALETTE.items():
+        palette.setColor(getattr(QPalette.ColorRole, role), QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(DARK_DISABLED))
     app.setPalette(palette)
+    app.setStyleSheet(theme_stylesheet("dark"))
 
 
 class SettingsDialog(QDialog):
@@ -81,10 +92,12 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.device = QComboBox()
-        self.device.addItems(list(DEVICE_CHOICES))
+        from genstudio.devices import available_devices
+
+        self.device.addItems(available_devices())  # only what this computer has
         self.device.setCurrentText(str(settings.get(DEVICE_KEY, "auto")))
         self.device.setToolTip("Where Generate, Stylize and new training runs compute: auto picks a GPU if there "
-                               "is one.")
+                               "is one. Only the devices this computer has are listed.")
         form.addRow("Device", self.device)
         self.models = self._folder_row(form, "Models folder", str(library_data.models_folder()),
                                        "The library lists models found here; new training runs are saved here.")
@@ -92,11 +105,12 @@ class SettingsDialog(QDialog):
                                        "Where Save… proposes to put images (empty: your home folder).")
         self.weights: dict[str, QLineEdit] = {}
         for key, text in weights_settings(registry).items():
-            self.weights[key] = self._file_row(form, key, str(settings.get(key, "")),
-                                               f"{text}. Empty: the torch hub cache.")
+            self.weights[key] = self._file_row(form, setting_label(key), str(settings.get(key, "")),
+                                               f"{text}. Empty: the torch hub cache. (setting {key})")
         self.theme = QComboBox()
         self.theme.addItems(list(THEMES))
         self.theme.setCurrentText(str(settings.get(THEME_KEY, "light")))
+        self.theme.setToolTip("Light, or dark with high-contrast control outlines.")
         form.addRow("Theme", self.theme)
         layout.addLayout(form)
         note = QLabel(f"Saved in {settings.path}")
@@ -128,7 +142,10 @@ class SettingsDialog(QDialog):
         browse.clicked.connect(pick)
         row.addWidget(edit, 1)
         row.addWidget(browse)
-        form.addRow(label, row)
+        title = QLabel(label)
+        title.setToolTip(tip)
+        title.setBuddy(edit)
+        form.addRow(title, row)
         return edit
 
     def values(self) -> dict[str, Any]:
