@@ -1,0 +1,184 @@
+"""Restoration benchmark: the restore plugin against classical baselines on held-out images. Prints one JSON object.
+
+  inpainting  held-out digits (64 px) and photo crops (64 px from a photo kept out of training), the same seeded
+              free-form + box masks (genstudio_restore.degrade.free_form_mask) for every method; PSNR and SSIM
+              inside the hole (SSIM: the mean of torchmetrics' SSIM map over the hole's pixels) for the restore
+              model, latent-inpaint (digits: projection into a VAE trained on the same digits, Bora et al. 2017)
+              and OpenCV's Telea (2004) inpainting (opencv-python-headless, the dev extra) as the classical floor;
+  speed       seconds per 256 x 256 inpainting on the CPU (torch, and the ONNX export on onnxruntime);
+  upscaling   2x on the held-out images: PSNR of the model against bicubic (both from the same 32 px input).
+
+Each model is trained here, small (`--steps`, lite size), so the whole run takes a few minutes on a loaded CPU.
+Usage: python bench/restore.py [--steps 400] [--images 32] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SIDE = 64
+
+
+def digits(split: str, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    files = sorted((DATA / "digits" / split).rglob("*.png"))
+    chosen = rng.choice(len(files), size=min(count, len(files)), replace=False)
+    return [np.asarray(Image.open(files[i]).convert("RGB").resize((SIDE, SIDE), Image.Resampling.BICUBIC))
+            for i in chosen]
+
+
+def crops(photo: Path, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    image = Image.open(photo).convert("RGB")
+    image = image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)  # some detail per crop
+    pixels = np.asarray(image)
+    out = []
+    for _ in range(count):
+        top, left = rng.integers(0, pixels.shape[0] - SIDE), rng.integers(0, pixels.shape[1] - SIDE)
+        out.append(pixels[top:top + SIDE, left:left + SIDE].copy())
+    return out
+
+
+def save_all(images: list[np.ndarray], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{index:04d}.png")
+    return folder
+
+
+def train(data: Path, out: Path, backend: str, steps: int, sets: list[str]) -> Path:
+    from genstudio.operations.train import train as run
+
+    run(backend=backend, data=data, out=out, steps=steps, resolution=SIDE, batch_size=8, device="cpu",
+        assignments=sets, sample_every=10**9, checkpoint_every=10**9, threads=2)
+    return out
+
+
+def hole_scores(restored: np.ndarray, clean: np.ndarray, hole: np.ndarray) -> tuple[float, float]:
+    """PSNR and SSIM (torchmetrics' map, Wang et al. 2004) over the hole's pixels, images uint8 H x W x 3."""
+    import torch
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    a, b = restored.astype(np.float64) / 255, clean.astype(np.float64) / 255
+    mse = float(((a - b) ** 2)[hole].mean())
+    psnr = 10 * np.log10(1 / max(mse, 1e-10))
+    ta = torch.from_numpy(a.transpose(2, 0, 1)[None]).float()
+    tb = torch.from_numpy(b.transpose(2, 0, 1)[None]).float()
+    _, full = ssim(ta, tb, data_range=1.0, return_full_image=True)
+    return psnr, float(full[0].mean(0).numpy()[hole].mean())
+
+
+def run_model(model, images: list[np.ndarray], masks: list[np.ndarray], task: str, runtime: str = "torch",
+              config: dict | None = None) -> list[np.ndarray]:
+    from genstudio.batch.restore import Masks, open_restorer
+
+    restorer = open_restorer(str(model), task=task, masks=Masks(file=Path("unused")) if task == "inpaint" else None,
+                             device="cpu", runtime=runtime, provider="cpu" if runtime == "onnx" else "auto",
+                             config=config)
+    out = []
+    for image, mask in zip(images, masks, strict=True):
+        planes = [image.transpose(2, 0, 1) / 255]
+        if task == "inpaint":
+            planes.append(mask[None].astype(np.float32))
+        batch = np.concatenate(planes)[None].astype(np.float32)
+        out.append((np.clip(restorer.run(batch)[0], 0, 1).transpose(1, 2, 0) * 255).round().astype(np.uint8))
+    return out
+
+
+def telea(images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+    import cv2
+
+    return [cv2.inpaint(image, (mask * 255).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+            for image, mask in zip(images, masks, strict=True)]
+
+
+def mean_scores(results: list[np.ndarray], clean: list[np.ndarray], masks: list[np.ndarray]) -> dict[str, float]:
+    pairs = [hole_scores(r, c, m.astype(bool)) for r, c, m in zip(results, clean, masks, strict=True)]
+    return {"psnr_hole": round(float(np.mean([p for p, _ in pairs])), 2),
+            "ssim_hole": round(float(np.mean([s for _, s in pairs])), 4)}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean()) / 255 ** 2
+    return 10 * np.log10(1 / max(mse, 1e-10))
+
+
+def upscale_scores(model, clean: list[np.ndarray]) -> dict[str, float]:
+    small = [np.asarray(Image.fromarray(c).resize((SIDE // 2, SIDE // 2), Image.Resampling.BICUBIC)) for c in clean]
+    bicubic = [np.asarray(Image.fromarray(s).resize((SIDE, SIDE), Image.Resampling.BICUBIC)) for s in small]
+    ours = run_model(model, small, [None] * len(small), "upscale")
+    return {"psnr_model": round(float(np.mean([psnr(o, c) for o, c in zip(ours, clean, strict=True)])), 2),
+            "psnr_bicubic": round(float(np.mean([psnr(b, c) for b, c in zip(bicubic, clean, strict=True)])), 2)}
+
+
+def seconds_per_256(model, runtime: str) -> float:
+    from genstudio_restore.degrade import free_form_mask
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    mask = free_form_mask(256, 256, rng)
+    run_model(model, [image], [mask], "inpaint", runtime)  # warm-up (session, first call)
+    started = time.perf_counter()
+    repeats = 3
+    run_model(model, [image] * repeats, [mask] * repeats, "inpaint", runtime)
+    return round((time.perf_counter() - started) / repeats, 3)
+
+
+def main() -> None:
+    import torch
+    from genstudio_restore.degrade import free_form_mask
+
+    from genstudio.export import export_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--vae-steps", type=int, default=300)
+    parser.add_argument("--images", type=int, default=32, help="held-out images per set")
+    parser.add_argument("--latent-steps", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    sets = ["size=lite", "tasks=inpaint,upscale", "perceptual=auto", "lr=0.002"]
+    report: dict = {"settings": {"steps": args.steps, "side": SIDE, "held_out": args.images, "size": "lite",
+                                 "seed": args.seed}}
+    photos = sorted(p for p in (DATA / "content").iterdir() if p.suffix in (".png", ".jpg"))
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        data = {
+            "digits": (digits("train", 600, rng), digits("test", args.images, rng)),
+            "photos": ([c for p in photos[:-1] for c in crops(p, 150, rng)], crops(photos[-1], args.images, rng)),
+        }
+        report["settings"]["photo_held_out"] = photos[-1].name
+        for name, (train_images, test_images) in data.items():
+            model = train(save_all(train_images, work / name / "train"), work / name / "model", "restore",
+                          args.steps, sets)
+            masks = [free_form_mask(SIDE, SIDE, np.random.default_rng(1000 + i)) for i in range(len(test_images))]
+            holed = [(img * (1 - m[..., None])).astype(np.uint8) for img, m in zip(test_images, masks, strict=True)]
+            entry = {"restore": mean_scores(run_model(model, holed, masks, "inpaint"), test_images, masks),
+                     "telea": mean_scores(telea(holed, masks), test_images, masks),
+                     "hole_fraction": round(float(np.mean([m.mean() for m in masks])), 3)}
+            if name == "digits":  # the route with no restoration training: a VAE of the same digits
+                vae = train(work / name / "train", work / name / "vae", "vae", args.vae_steps, [])
+                config = {"source": str(vae), "steps": args.latent_steps, "restarts": 4}
+                entry["latent_inpaint"] = mean_scores(run_model("latent-inpaint", holed, masks, "inpaint",
+                                                                config=config), test_images, masks)
+            entry["upscale_2x"] = upscale_scores(model, test_images)
+            report[name] = entry
+            if name == "photos":
+                export_model(model)
+                report["seconds_per_256px_inpaint"] = {"torch": seconds_per_256(model, "torch"),
+                                                       "onnx": seconds_per_256(model, "onnx")}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
