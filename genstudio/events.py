@@ -9,6 +9,10 @@ and the GUI shows them in its views: three renderings of the same stream.
         ...
         progress.update(step + 1, loss_g=1.2, images_per_s=840.0)
     progress.finish()
+
+Two stats keys carry pictures, as paths (events stay JSON): `PREVIEW` is an image of the work so far (an
+optimisation's current image, rewritten every few seconds), `LAST_OUTPUT` the newest finished output of a batch.
+The app shows them beside the job; other renderings may ignore them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any, Literal
 from genstudio.errors import Cancelled
 
 EventKind = Literal["begin", "progress", "log", "end"]
+PREVIEW = "preview"  # stats key: path of an image of the work so far
+LAST_OUTPUT = "last_output"  # stats key: path of the newest finished output
 
 
 @dataclass(frozen=True)

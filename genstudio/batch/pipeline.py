@@ -40,7 +40,7 @@ from genstudio.batch.tiles import as_array, run_tiled
 from genstudio.batch.writer import up_to_date, write_result
 from genstudio.data import BadFile, open_image
 from genstudio.errors import Cancelled, ImageDecodeError, PluginError, UserError
-from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.events import LAST_OUTPUT, PREVIEW, AbortCheck, Event, EventSink, Progress
 from genstudio.fileio import atomic_write_json, open_append, real_folder, sha256_file
 from genstudio.provenance import now_iso, without_time
 
@@ -63,6 +63,37 @@ class Processor:
     # H x W x k uint8, so `run` (and each tile) gets N x (3 + k) x H x W; a UserError costs that input
     planes: Callable[[Item, tuple[int, int]], np.ndarray] | None = None
     scale: int = 1  # the output is this many times the input along each side (an upscaler); tiles too
+    inner: InnerProgress | None = None  # where `run` reports its own steps (an optimisation): folded into the batch's
+
+
+class InnerProgress:
+    """An event sink for a processor that reports its own steps (Gatys' optimisation): each of its progress events
+    becomes the batch's progress at (images before this group + the group's fraction done), with its numbers and
+    preview; its begin/end events are dropped and its logs passed on. Before `attach`, events are dropped."""
+
+    SHOWN = ("loss", "size", PREVIEW)
+
+    def __init__(self) -> None:
+        self.reporter: Progress | None = None
+        self.base, self.span = 0.0, 1
+
+    def attach(self, reporter: Progress) -> None:
+        self.reporter = reporter
+
+    def start(self, images: int) -> None:
+        """A group of `images` images starts now."""
+        if self.reporter is not None:
+            self.base, self.span = self.reporter.done, images
+
+    def __call__(self, event: Event) -> None:
+        if self.reporter is None:
+            return
+        if event.kind == "log":
+            self.reporter.log(event.message, event.level)
+        elif event.kind == "progress" and event.total:
+            fraction = max(0.0, min(1.0, event.done / event.total))
+            stats = {key: value for key, value in event.stats.items() if key in self.SHOWN}
+            self.reporter.update(self.base + self.span * fraction, **stats)
 
 
 @dataclass
@@ -172,6 +203,8 @@ def run_batch(
                 "quality": quality if fmt != "png" else None}
     summary = BatchSummary(str(out), total=len(items), passed_over=[asdict(b) for b in passed_over])
     reporter = Progress(progress, processor.name, total=len(items), abort=abort)
+    if processor.inner is not None:
+        processor.inner.attach(reporter)
     started, computed = time.perf_counter(), 0
 
     def prepare(item: Item) -> _Prepared:
@@ -231,6 +264,7 @@ def run_batch(
             try:
                 future.result()
                 summary.written += 1
+                reporter.stats[LAST_OUTPUT] = str(prepared.target)  # the app shows it with the next update
             except OSError as exc:
                 fail(prepared, f"cannot write {prepared.target}: {exc.strerror or exc}")
             except UserError as exc:  # a write refused (a link put in the way while running)
@@ -244,8 +278,11 @@ def run_batch(
     def flush(group: list[_Prepared]) -> None:
         nonlocal computed
         if group:
+            base = reporter.done
+            if processor.inner is not None:
+                processor.inner.start(len(group))
             computed += _run_group(group, processor, submit, fail)
-            reporter.update(advance=len(group), images_per_s=_rate(computed, started))
+            reporter.update(base + len(group), **_speed(computed, started))
             group.clear()
 
     group: list[_Prepared] = []
@@ -261,6 +298,9 @@ def run_batch(
                 continue
             if tile is not None and processor.tileable and max(ready.pixels.shape[:2]) > tile:
                 flush(group)
+                if processor.inner is not None:
+                    processor.inner.start(1)
+                base = reporter.done
                 try:
                     result = run_tiled(ready.pixels, processor.run, tile, overlap, abort, scale=processor.scale)
                 except Cancelled:
@@ -270,7 +310,7 @@ def run_batch(
                 else:
                     submit(ready, result)
                     computed += 1
-                reporter.update(advance=1, images_per_s=_rate(computed, started))
+                reporter.update(base + 1, **_speed(computed, started))
                 continue
             if group and (ready.pixels.shape != group[0].pixels.shape or len(group) >= processor.max_batch):
                 flush(group)
@@ -284,6 +324,8 @@ def run_batch(
         decode_pool.shutdown(wait=True, cancel_futures=True)
         collect_writes(keep=0)  # what was computed is written, even when cancelled
         encode_pool.shutdown(wait=True)
+    if LAST_OUTPUT in reporter.stats:
+        reporter.update(**_speed(computed, started))  # the last output written after the last update
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.images_per_second = _rate(computed, started)
     if report_file is not None:
@@ -294,8 +336,17 @@ def run_batch(
 
 
 def _rate(count: int, started: float) -> float:
+    """Images per second, to 3 significant figures (a slow optimisation's 0.0019 is not 0)."""
     elapsed = time.perf_counter() - started
-    return round(count / elapsed, 2) if elapsed > 0 else 0.0
+    return float(f"{count / elapsed:.3g}") if elapsed > 0 else 0.0
+
+
+def _speed(count: int, started: float) -> dict[str, float]:
+    """images_per_s, and s_per_image when images take longer than a second each; {} before the first image."""
+    if not count:
+        return {}
+    rate = _rate(count, started)
+    return {"images_per_s": rate, **({"s_per_image": float(f"{1 / rate:.3g}")} if 0 < rate < 1 else {})}
 
 
 def _in_order(items: list[Item], prepare, pool: ThreadPoolExecutor, window: int):

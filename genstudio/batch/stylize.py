@@ -31,7 +31,7 @@ import numpy as np
 
 from genstudio.backends import IMAGE_KINDS, BackendKind
 from genstudio.batch.inputs import Item, collect
-from genstudio.batch.pipeline import BatchSummary, Processor, run_batch
+from genstudio.batch.pipeline import BatchSummary, InnerProgress, Processor, run_batch
 from genstudio.batch.stylizer import (  # noqa: F401 (ONNX_BATCH, Engine: importable from here as before)
     ONNX_BATCH,
     Engine,
@@ -201,10 +201,12 @@ def stylize_folder(
     def record(item: Item, digest: str) -> dict[str, Any]:
         return stylizer.record(digest)
 
-    def run(batch: np.ndarray) -> np.ndarray:  # long optimisations (reports_progress) report their steps
-        return stylizer.run(batch, progress=progress, abort=abort)
+    inner = InnerProgress()  # a long optimisation's steps (reports_progress): a fraction of the image it makes
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        return stylizer.run(batch, progress=inner, abort=abort)
 
     verb = "Translating" if stylizer.operation == "translate" else "Stylizing"
     processor = Processor(f"{verb} with {stylizer.spec.id}", run, record, max_batch=stylizer.max_batch,
-                          tileable=stylizer.spec.capabilities.tile_safe, owner=stylizer.owner)
+                          tileable=stylizer.spec.capabilities.tile_safe, owner=stylizer.owner, inner=inner)
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QByteArray, QMimeData, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QByteArray, QMimeData, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
@@ -50,6 +50,7 @@ def format_eta(seconds: float | None) -> str:
 
 
 JOB_MIME = "application/x-genstudio-job"
+THUMB_SIDE = 40  # the job's picture (an optimisation's current image, a batch's last output) in the What column
 VISIBLE_ROWS = 6  # the dock shows at least this many jobs
 
 
@@ -105,6 +106,17 @@ def run_order(jobs: list[Job], waiting_order: list[int]) -> list[Job]:
     return [*running, *waiting, *finished]
 
 
+def job_picture(job: Job) -> str | None:
+    """The image a job shows of its work: its preview while it runs, else its newest finished output."""
+    from genstudio.events import LAST_OUTPUT, PREVIEW
+
+    for key in ((PREVIEW, LAST_OUTPUT) if job.status == RUNNING else (LAST_OUTPUT,)):
+        path = job.stats.get(key)
+        if isinstance(path, str) and path and Path(path).is_file():
+            return path
+    return None
+
+
 def status_text(job: Job) -> str:
     """The status a person reads: failed / stopped show as such everywhere (queue, training view, library)."""
     if job.status == RUNNING and job.cancel_requested:
@@ -138,6 +150,7 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.queue = queue
         self.jobs: list[Job] = []
+        self._thumbs: dict[tuple[str, float], Any] = {}  # (path, mtime) -> QPixmap
         self._seen_change = -1.0
         self.refresh(force=True)
 
@@ -209,12 +222,34 @@ class QueueModel(QAbstractTableModel):
                 return format_eta(job.eta_seconds(time.time()))
             if column == 6:
                 return details(job)
+        if role == Qt.ItemDataRole.DecorationRole and column == 2:
+            return self.thumbnail(job_picture(job))
         if role == Qt.ItemDataRole.ForegroundRole and (column == 3 or job.status == FAILED and column in (4, 6)):
             return QColor(STATUS_COLORS.get(job.status, "#8a8f98"))
         if role == Qt.ItemDataRole.ToolTipRole:
             tail = "\n".join(job.log_tail.splitlines()[-12:])
             return f"{describe_job(job)}\n{job.error or ''}\n{tail}".strip()
         return None
+
+    def thumbnail(self, path: str | None) -> Any:
+        """A small pixmap of `path` (re-read when the file changes), or None."""
+        from genstudio.gui.qimages import load_pixmap
+
+        if path is None:
+            return None
+        try:
+            key = (path, Path(path).stat().st_mtime)
+        except OSError:
+            return None
+        if key not in self._thumbs:
+            pixmap = load_pixmap(path, max_side=THUMB_SIDE * 2)
+            if pixmap.isNull():
+                return None
+            if len(self._thumbs) > 64:
+                self._thumbs.clear()
+            self._thumbs[key] = pixmap.scaled(THUMB_SIDE, THUMB_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation)
+        return self._thumbs[key]
 
     # dragging a waiting job to another place in the line
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -330,6 +365,7 @@ class QueuePanel(QWidget):
         self.table.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.table.setDragDropOverwriteMode(False)
         self.table.setToolTip("Drag a waiting job up or down to change when it runs.")
+        self.table.setIconSize(QSize(24, 24))  # the job's picture: its current image, or its last output
         self.table.verticalHeader().hide()
         rows = self.table.verticalHeader().defaultSectionSize()
         self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + rows * VISIBLE_ROWS + 4)

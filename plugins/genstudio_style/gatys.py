@@ -14,13 +14,17 @@ layers and its Gram matrices match the style image's at the style layers, plus a
   * `preserve_color`: luminance-only transfer (Gatys et al. 2016b, arXiv:1606.05897): the optimisation runs on
     the luminance of the content and of the style (its mean and std matched to the content's), then the result's
     luminance is combined with the content's chroma;
-  * `strength` multiplies the style weight.
+  * `strength` multiplies the style weight;
+  * while it runs, the current image is written every PREVIEW_SECONDS to a file in the cache folder and its path
+    reported in the progress events' stats (`genstudio.events.PREVIEW`), so the app shows it as it forms.
 
 The module holds only the frozen VGG19 (non-persistent buffers): it has no parameters and needs no model folder.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 import torch
@@ -28,10 +32,30 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.errors import Cancelled, UserError
-from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.events import PREVIEW, AbortCheck, EventSink, Progress, null_sink
 from genstudio_style.images import finish, fit_size, luminance, match_luminance, resize_to, to_batch, to_output
 from genstudio_style.losses import gram_matrix, style_loss, total_variation
 from genstudio_style.vgg import deepest, load_vgg, parse_layers
+
+PREVIEW_SECONDS = 2.0  # at most one preview image per this many seconds of optimisation
+
+
+def write_preview(image: torch.Tensor) -> str:
+    """The 1 x 3 x H x W image in [0, 1] as a PNG in the cache folder (one file per process, rewritten
+    atomically); returns its path."""
+    import io
+
+    from PIL import Image
+
+    from genstudio import paths
+    from genstudio.fileio import atomic_write_bytes
+
+    pixels = image[0].detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)
+    path = paths.cache_dir() / "previews" / f"gatys-{os.getpid()}.png"
+    atomic_write_bytes(path, buffer.getvalue())
+    return str(path)
 
 
 def pass_steps(steps: int, index: int) -> int:
@@ -86,6 +110,7 @@ class GatysStylizer(nn.Module):
             work_style = match_luminance(luminance(style_batch), content_y).expand(-1, 3, -1, -1)
         total = sum(pass_steps(steps, index) for index in range(cfg["scales"]))
         reporter = Progress(progress, "Stylizing (gatys)", total=total, abort=abort)
+        self._previewed = time.monotonic() - PREVIEW_SECONDS  # the first step shows a preview
         try:
             result = self._coarse_to_fine(work_content, work_style, steps, strength, reporter)
         except Cancelled:
@@ -155,10 +180,15 @@ class GatysStylizer(nn.Module):
             last["loss"] = loss.item()
             return loss
 
-        for _ in range(steps):
+        watched = reporter.sink is not null_sink
+        for step in range(steps):
             reporter.check_abort()
             optimizer.step(closure)
             with torch.no_grad():
                 image.clamp_(0, 1)
-            reporter.update(advance=1, loss=last["loss"], size=f"{image.shape[-1]}x{image.shape[-2]}")
+            stats: dict[str, Any] = {"loss": last["loss"], "size": f"{image.shape[-1]}x{image.shape[-2]}"}
+            if watched and (time.monotonic() - self._previewed >= PREVIEW_SECONDS or step == steps - 1):
+                stats[PREVIEW] = write_preview(image)
+                self._previewed = time.monotonic()
+            reporter.update(advance=1, **stats)
         return image.detach()
