@@ -20,12 +20,20 @@ __version__ = "0.1.0"
 
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 512  # powers of two; 32 to 256 (512 where memory allows), 8 and 16 for tests
 AUGMENTS = ("auto", "ada", "fixed", "off")
+ASPECTS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "2:1", "1:2")  # W:H
+ASPECT_FITS = ("crop", "pad")
 AUTO_ADA_BELOW = 50_000  # `augment=auto` switches ADA on for datasets with fewer training images than this
 
 STYLEGAN2_SCHEMA = ConfigSchema([
     ConfigField("resolution", "int", 32,
                 "Width and height in pixels, a power of two (32 to 256, 512 where memory allows); set from the "
                 "dataset.", min=MIN_RESOLUTION, max=MAX_RESOLUTION),
+    ConfigField("aspect", "choice", "1:1",
+                "Width:height of the images; the longer side is the resolution (16:9 at 64 px: 64 x 36). A non-square "
+                "model draws the centred window of its square synthesis.", choices=ASPECTS),
+    ConfigField("aspect_fit", "choice", "crop",
+                "How a training image (read as a centred square) becomes the aspect: crop (its centred window) or "
+                "pad (all of it, scaled to fit, the rest white).", choices=ASPECT_FITS, label="aspect fit"),
     ConfigField("channels", "int", 3, "Colour channels: 1 (grayscale) or 3 (RGB); set from the dataset.",
                 min=1, max=3),
     ConfigField("conditional", "bool", False,

@@ -39,7 +39,7 @@ class StyleGAN2Backend:
         self.check_config(config)
         return StyleGenerator(config["latent_dim"], config["w_dim"], classes(config), config["channels"],
                               config["resolution"], config["channel_base"], config["channel_max"],
-                              config["mapping_layers"])
+                              config["mapping_layers"], config["aspect"])
 
     def build_discriminator(self, config: dict[str, Any]) -> StyleDiscriminator:
         self.check_config(config)

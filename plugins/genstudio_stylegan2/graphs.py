@@ -6,8 +6,8 @@
 
 psi is N floats (1: no truncation), truncation_cutoff and mix_from N integers (num_ws: every layer truncated /
 none mixed), mix_z N x latent_dim, noise_i N x 1 x r x r (the model's fixed noise is `noise_inputs(N)`); images
-N x C x R x R in [0, 1]. The main graph is StyleGenerator.styled, so `genstudio generate --runtime onnx`
-truncates and mixes exactly as PyTorch does.
+N x C x H x W in [0, 1] (R x R, or a non-square aspect's centred window: a static slice). The main graph is
+StyleGenerator.styled, so `genstudio generate --runtime onnx` truncates and mixes exactly as PyTorch does.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class _Synthesis(nn.Module):
         self.generator = generator
 
     def forward(self, ws: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
-        return to_unit(self.generator.synthesis(ws, list(noise)))
+        return self.generator.crop(to_unit(self.generator.synthesis(ws, list(noise))))
 
 
 def export_graphs(generator: StyleGenerator) -> list[ExportGraph]:

@@ -46,6 +46,21 @@ def block_count(resolution: int) -> int:
     return count
 
 
+def aspect_size(resolution: int, aspect: str = "1:1") -> tuple[int, int]:
+    """(height, width) of the output for an aspect "W:H": the longer side is `resolution`, the shorter one the
+    nearest whole number of pixels (16:9 at 32 px: 18 x 32)."""
+    across, down = (int(part) for part in aspect.split(":"))
+    if across >= down:
+        return max(1, round(resolution * down / across)), resolution
+    return resolution, max(1, round(resolution * across / down))
+
+
+def window(resolution: int, height: int, width: int) -> tuple[slice, slice]:
+    """The centred height x width window of the resolution x resolution square: (rows, columns)."""
+    top, left = (resolution - height) // 2, (resolution - width) // 2
+    return slice(top, top + height), slice(left, left + width)
+
+
 def width(resolution: int, channel_base: int, channel_max: int) -> int:
     """Feature maps at `resolution`."""
     return max(1, min(channel_base // resolution, channel_max))
@@ -163,9 +178,17 @@ class SynthesisNetwork(nn.Module):
 class StyleGenerator(nn.Module):
     """GeneratorModel with the `style_mixing` and own-truncation capabilities.
 
-    `generate(z, labels)` -> N x C x R x R in [0, 1] with the fixed noise; z may also be styles (N x num_ws x
-    w_dim, what `truncate` returns). `generate_styles` adds truncation toward w_avg (per-layer cutoff) and style
-    mixing; the exported graphs compute exactly `styled`, with every option a graph input."""
+    `generate(z, labels)` -> N x C x H x W in [0, 1] with the fixed noise (R x R, or the centred window of a
+    non-square `aspect`); z may also be styles (N x num_ws x w_dim, what `truncate` returns). `generate_styles`
+    adds truncation toward w_avg (per-layer cutoff) and style mixing; the exported graphs compute exactly
+    `styled`, with every option a graph input.
+
+    A non-square model synthesises the square and crops its centred window (`crop`); in training the
+    discriminator sees the same window of real and generated images inside a blank square (see
+    genstudio_stylegan2.train), so the architecture, the checkpoints and the export are those of the square
+    model, any ratio works, and nothing outside the window is ever judged. (A non-square constant input would
+    save the hidden pixels' compute, but only fits ratios of small whole numbers and needs a non-square
+    discriminator head.)"""
 
     def __init__(
         self,
@@ -177,10 +200,12 @@ class StyleGenerator(nn.Module):
         channel_base: int = 8192,
         channel_max: int = 256,
         mapping_layers: int = 8,
+        aspect: str = "1:1",  # W:H of the output: the centred window of the square synthesis (see `crop`)
     ):
         super().__init__()
         self.latent_dim, self.w_dim, self.num_classes = latent_dim, w_dim, num_classes
         self.channels, self.resolution = channels, resolution
+        self.height, self.width = aspect_size(resolution, aspect)
         self.mapping = MappingNetwork(latent_dim, w_dim, num_classes, mapping_layers)
         self.synthesis = SynthesisNetwork(w_dim, channels, resolution, channel_base, channel_max)
         self.num_ws = self.synthesis.num_ws
@@ -214,19 +239,27 @@ class StyleGenerator(nn.Module):
         layer = torch.arange(self.num_ws, device=ws.device)[None, :]
         return torch.where((layer >= mix_from[:, None]).unsqueeze(-1), other, ws)
 
+    def crop(self, images: torch.Tensor) -> torch.Tensor:
+        """N x C x R x R -> N x C x height x width: the window a non-square model draws into (a static slice, so the
+        exported graphs crop the same way); the square itself for 1:1."""
+        if (self.height, self.width) == (self.resolution, self.resolution):
+            return images
+        rows, columns = window(self.resolution, self.height, self.width)
+        return images[:, :, rows, columns]
+
     def styled(self, z: torch.Tensor, labels: torch.Tensor | None, psi: torch.Tensor, cutoff: torch.Tensor,
                mix_z: torch.Tensor, mix_from: torch.Tensor, noise: list[torch.Tensor]) -> torch.Tensor:
         """Everything as tensors, no branches and no random ops: what the exported main graph computes."""
         ws = self.truncate_styles(self.map(z, labels), psi, cutoff)
         other = self.truncate_styles(self.map(mix_z, labels), psi, cutoff)
-        return to_unit(self.synthesis(self.mix_styles(ws, other, mix_from), noise))
+        return self.crop(to_unit(self.synthesis(self.mix_styles(ws, other, mix_from), noise)))
 
     # -- the generator contract and its capabilities ------------------------------------------------------------
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """N x C x R x R in [0, 1] from z (N x latent_dim) or from styles (N x num_ws x w_dim), fixed noise."""
         ws = z if z.dim() == 3 else self.map(z, labels)
-        return to_unit(self.synthesis(ws, "const"))
+        return self.crop(to_unit(self.synthesis(ws, "const")))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generate(z, labels)
@@ -251,7 +284,7 @@ class StyleGenerator(nn.Module):
             if not bool((psi == 1).all()):
                 other = self.truncate_styles(other, psi, cutoff)
             ws = self.mix_styles(ws, other, mix_at)
-        return to_unit(self.synthesis(ws, "const" if noise is None else noise))
+        return self.crop(to_unit(self.synthesis(ws, "const" if noise is None else noise)))
 
     def truncate(self, z: torch.Tensor, psi: float) -> torch.Tensor:
         """Own truncation: z -> its styles truncated toward w_avg (N x num_ws x w_dim), which `generate` takes.

@@ -16,6 +16,11 @@ A step has four phases, each its own optimizer step:
 With lazy regularisation Adam's learning rate and betas are scaled by c = k / (k + 1) (Karras et al. 2020a,
 appendix B: lr c, beta^c). A is the adaptive augmentation (`augment.AdaptiveAugment`), whose p follows r_t.
 
+A non-square model (`aspect`) is trained on its window: D sees real and generated images with everything outside
+the centred height x width window set to 0 (mid-grey), so G is judged only on the pixels it will show. A real image
+(a centred square from the dataset) fills the window by `aspect_fit`: crop (the window of it) or pad (all of it,
+scaled down to fit the window, the rest of the window white).
+
 Everything that a resumed run must continue lives in modules the checkpoint saves: G (with w_avg and the fixed
 noise), D, and `state` (the augmentation's p and r_t sums, the path length mean, images seen, the last penalty
 values). So a run stopped and resumed repeats the uninterrupted one exactly on the CPU.
@@ -32,7 +37,7 @@ from torch import nn
 
 from genstudio_stylegan2 import AUTO_ADA_BELOW
 from genstudio_stylegan2.augment import ADA_INTERVAL, AdaptiveAugment
-from genstudio_stylegan2.networks import StyleDiscriminator, StyleGenerator
+from genstudio_stylegan2.networks import StyleDiscriminator, StyleGenerator, window
 
 W_AVG_BETA = 0.995  # decay of the tracked mean style (StyleGAN2-ADA's w_avg_beta)
 PL_DECAY = 0.01  # decay of the path length mean a (Karras et al. 2020a, appendix B)
@@ -96,6 +101,35 @@ class StyleGAN2Task:
             "D": _adam(discriminator, config, config["r1_interval"]),
         }
         self.conditional = generator.num_classes > 0
+        g = generator
+        self.window = None if (g.height, g.width) == (g.resolution, g.resolution) else window(g.resolution, g.height,
+                                                                                              g.width)
+
+    # -- the aspect window ---------------------------------------------------------------------------------------
+
+    def _letterbox(self, images: torch.Tensor) -> torch.Tensor:
+        """N x C x R x R with everything outside the window 0 (what D sees of a non-square model); as is for 1:1."""
+        if self.window is None:
+            return images
+        rows, columns = self.window
+        boxed = torch.zeros_like(images)
+        boxed[:, :, rows, columns] = images[:, :, rows, columns]
+        return boxed
+
+    def _fit_real(self, real: torch.Tensor) -> torch.Tensor:
+        """Real images (N x C x R x R in [-1, 1]) in the window as `aspect_fit` says, letterboxed."""
+        if self.window is None or self.config["aspect_fit"] == "crop":
+            return self._letterbox(real)
+        g = self.generator
+        side = min(g.height, g.width)  # the whole square, scaled to fit the window
+        scaled = F.interpolate(real, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+        framed = torch.ones(real.shape[0], real.shape[1], g.height, g.width, dtype=real.dtype, device=real.device)
+        top, left = (g.height - side) // 2, (g.width - side) // 2
+        framed[:, :, top:top + side, left:left + side] = scaled
+        boxed = torch.zeros_like(real)
+        rows, columns = self.window
+        boxed[:, :, rows, columns] = framed
+        return boxed
 
     @property
     def augment(self) -> AdaptiveAugment:
@@ -117,7 +151,7 @@ class StyleGAN2Task:
         return ws
 
     def _fake(self, ws: torch.Tensor) -> torch.Tensor:
-        return self.generator.synthesis(ws, "random")  # N x C x R x R, about [-1, 1]
+        return self._letterbox(self.generator.synthesis(ws, "random"))  # N x C x R x R, about [-1, 1]
 
     def _d(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminator(self.augment(images), labels)
@@ -179,7 +213,7 @@ class StyleGAN2Task:
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx) -> dict[str, float]:
         images, labels = batch
-        real = images * 2 - 1  # [0, 1] -> [-1, 1]
+        real = self._fit_real(images * 2 - 1)  # [0, 1] -> [-1, 1], in the aspect's window
         labels = labels.long() if self.conditional else None
         count, step, state = real.shape[0], ctx.step, self.state
         self.generator.train()
