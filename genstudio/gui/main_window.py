@@ -152,6 +152,8 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
                                         "Copy the selected image to the clipboard")
         self.latent_action = self._action("Latent explorer…", self.open_latent_explorer, "Ctrl+L",
                                           "Interpolate between two seeds of the selected generator")
+        self.steps_action = self._action("Drawing steps…", self.open_steps_player, None,
+                                         "Play and export how the selected model draws, step by step (DRAW)")
         self.training_action = self._action("Training view", self.open_training_selected, None,
                                             "Loss curves and samples of the selected model folder")
         self.plugins_action = self._action("Plugins…", self.open_plugin_manager, None, "Installed plugins")
@@ -184,6 +186,7 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
         menu = self.menuBar().addMenu("&Tools")
         menu.addActions([self.generate_action, self.train_action, *self.kind_actions.values(), self.latent_action,
                          self.plugins_action, self.try_action])
+        menu.addAction(self.steps_action)
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1", "Every shortcut of the app"))
         menu.addAction(self._action("Quick tour", self.show_tour, None, "A short tour of the window"))
@@ -200,6 +203,11 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.show_message("no installed backend generates without training: use Train… first")
             return None
         return self.generate()
+
+    def open_steps_player(self):
+        from genstudio.gui.steps_player import open_steps_player
+
+        return open_steps_player(self)
 
     # ------------------------------------------------------------------ messages
 
@@ -303,6 +311,9 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.params.stylize_button.setText("Stop" if styling else verb)
         self.generate_action.setToolTip(reason or "Generate images onto the canvas")
         self.latent_action.setEnabled(not reason)
+        from genstudio.gui.steps_player import why_not_steps
+
+        self.steps_action.setEnabled(not why_not_steps(spec, bool(self.selection) and self.selection[0] == "model"))
         for kind, action in self.kind_actions.items():
             blocker = self.kind_blocker(kind)
             text = QUEUED_KINDS_SHOWN[self.folder_kind(kind)]  # "Translate folder…" for a translator
