@@ -43,10 +43,16 @@ def setting_label(key: str) -> str:
     return key.replace(".", " ").replace("_", " ").capitalize()
 
 
+def form_label(item: Any) -> str:
+    """A config field's label in forms: its title with the first letter raised ("DiffAugment" stays as written)."""
+    title = item.title
+    return title[:1].upper() + title[1:]
+
+
 def field_label(schema: Any, name: str) -> str:
     """A schema field's form label ("Spectral norm"), or the name when the schema has no such field."""
     if schema is not None and name in schema:
-        return schema.field(name).title.capitalize()
+        return form_label(schema.field(name))
     return name
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.schema import ConfigField, ConfigSchema
+from genstudio.wording import form_label
 
 INT_LIMIT = 2**31 - 1
 MAX_SEED = 2**31 - 1
@@ -44,8 +45,12 @@ def _decimals(item: ConfigField) -> int:
 
 def editor_for(item: ConfigField) -> QWidget:
     """The input widget of one config field, showing its default."""
-    if item.type == "int":
-        widget: QWidget = QSpinBox()
+    if item.allowed:  # an int that takes only some values (a network's resolutions): offer only those
+        widget: QWidget = QComboBox()
+        widget.addItems([str(value) for value in item.allowed])
+        widget.setCurrentText(str(item.default))
+    elif item.type == "int":
+        widget = QSpinBox()
         widget.setRange(int(item.min) if item.min is not None else -INT_LIMIT,
                         int(item.max) if item.max is not None else INT_LIMIT)
         widget.setValue(int(item.default))
@@ -75,6 +80,8 @@ def editor_for(item: ConfigField) -> QWidget:
 
 
 def read_editor(item: ConfigField, widget: QWidget) -> Any:
+    if item.allowed:
+        return int(widget.currentText())
     if item.type == "int":
         return widget.value()
     if item.type == "float":
@@ -87,7 +94,9 @@ def read_editor(item: ConfigField, widget: QWidget) -> Any:
 
 
 def write_editor(item: ConfigField, widget: QWidget, value: Any) -> None:
-    if item.type in ("int", "float"):
+    if item.allowed:
+        widget.setCurrentText(str(value))
+    elif item.type in ("int", "float"):
         widget.setValue(value)
     elif item.type == "bool":
         widget.setChecked(bool(value))
@@ -116,7 +125,7 @@ class SchemaForm(QWidget):
             if item.name in self.hidden:
                 continue
             editor = editor_for(item)
-            label = QLabel(item.title.capitalize())
+            label = QLabel(form_label(item))
             label.setToolTip(editor.toolTip())
             label.setBuddy(editor)
             layout.addRow(label, editor)

@@ -34,6 +34,7 @@ from genstudio.errors import UserError
 from genstudio.gui.library_data import models_folder
 from genstudio.gui.params import SchemaForm
 from genstudio.gui.qimages import load_pixmap
+from genstudio.wording import form_label
 
 PREVIEW_COUNT = 10
 PREVIEW_SIDE = 56
@@ -364,13 +365,13 @@ class TrainDialog(QDialog):
         for name in self.derived:  # unlock what the previous folder decided
             if name in self.form.editors:
                 self.form.editors[name].setEnabled(True)
-                self.form.labels[name].setText(self.form.schema.field(name).title.capitalize())
+                self.form.labels[name].setText(form_label(self.form.schema.field(name)))
         self.derived = dict(derived)
         self.form.set_values(self.derived)
         for name in self.derived:
             if name in self.form.editors:
                 self.form.editors[name].setEnabled(False)
-                self.form.labels[name].setText(self.form.schema.field(name).title.capitalize() + " (from dataset)")
+                self.form.labels[name].setText(form_label(self.form.schema.field(name)) + " (from dataset)")
 
     # ------------------------------------------------------------------ the job
 

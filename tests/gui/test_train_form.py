@@ -151,3 +151,14 @@ def test_check_training_refuses_without_reading_pixels(tmp_path, registry):
         check_training(backend="dcgan", data=data, resolution=48)
     checked = check_training(backend="cgan", data=data, resolution=32)
     assert checked.derived == {"channels": 1, "num_classes": 2} and checked.config["num_classes"] == 2
+
+
+def test_the_parameters_panel_offers_only_accepted_values_too(qtbot, registry):
+    from genstudio.gui.params import SchemaForm
+
+    form = SchemaForm(registry.backend("dcgan").schema)
+    qtbot.addWidget(form)
+    editor = form.editors["resolution"]
+    assert [editor.itemText(i) for i in range(editor.count())] == ["32", "64", "128"]
+    form.set_values({"resolution": 128})
+    assert form.values()["resolution"] == 128 and form.labels["diffaugment"].text() == "DiffAugment"

@@ -22,7 +22,7 @@ def test_cli_flags_become_control_names(registry):
     assert 'set "Features" to random in the parameters panel' in text and '"VGG19 weights" in Settings' in text
     assert for_app("device 'cuda' requested but no CUDA GPU is usable; use --device cpu or auto") == (
         "device 'cuda' requested but no CUDA GPU is usable; choose cpu or auto in \"Device\"")
-    assert for_app("tv_weight: 5 is above the maximum 1", schema).startswith("Tv weight: 5")
+    assert for_app("tv_weight: 5 is above the maximum 1", schema).startswith("TV weight: 5")  # its label
     assert for_app("--tile must be at least 64 pixels") == "--tile must be at least 64 pixels"  # no control: kept
 
 
