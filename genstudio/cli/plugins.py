@@ -1,4 +1,4 @@
-"""`genstudio plugins ...`: list, install, enable, disable, and show the plugin folder."""
+"""`genstudio plugins ...`: list, install, uninstall, enable, disable, and show the plugin folder."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from genstudio import paths
 from genstudio.cli.output import JSON_OPTION, console, console_err, print_json, shown
 from genstudio.events import Event
 
-app = typer.Typer(help="List, install, enable and disable plugins.", no_args_is_help=True)
+app = typer.Typer(help="List, install, uninstall, enable and disable plugins.", no_args_is_help=True)
 
 _STATUS_STYLE = {"loaded": "green", "failed": "bold red", "disabled": "yellow"}
 
@@ -76,6 +76,25 @@ def install(
         console.print(f"reinstalled {shown(plugin['name'])} {shown(plugin['version'])}", highlight=False)
     if result.added_backends and not result.added_plugins:
         console.print(f"new backends: {shown(', '.join(result.added_backends))}", highlight=False)
+
+
+@app.command("uninstall")
+def uninstall(
+    name: str = typer.Argument(..., help="Plugin name, as in `genstudio plugins list` (not a built-in one)."),
+    target: Path | None = typer.Option(
+        None, "--target", help="The folder it was installed into with `plugins install --target`."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Uninstall a plugin with the package that provides it, then report what was removed."""
+    from genstudio.operations.plugins import uninstall_plugin
+
+    result = uninstall_plugin(name=name, target=str(target) if target is not None else None, progress=_print_log)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    for line in result.summary_lines():
+        console.print(shown(line), highlight=False)
 
 
 def _print_log(event: Event) -> None:

@@ -13,6 +13,8 @@ generate:        model, out (required); count or per_class; seed, label, truncat
                  mix_from, grid, batch_size, device, first_index, overwrite, layout, mix_real (as
                  genstudio.generate_folder.generate_to_folder); caption (a text or a list: count images of each).
 plugin-install:  requirement (required); target, upgrade, no_build_isolation (as `genstudio plugins install`).
+plugin-uninstall: name (required); target (as `genstudio plugins uninstall`). Both are light: a worker runs them
+                 beside a training run instead of after it.
 stylize-folder:  model (a model folder or backend id), inputs (list of files/folders), out (required); style,
                  strength, preserve_color, set, device, runtime, provider, recursive, pattern, fmt, quality,
                  overwrite, max_size, tile, overlap, workers, report_file (as `genstudio stylize`). A retry
@@ -53,6 +55,7 @@ STYLIZE_PARAMS = {"model", "inputs", "out", "style", "direction", "strength", "p
 EXPORT_PARAMS = {"model", "out", "opset", "fp16", "check"}
 EVAL_PARAMS = {"model", "data", "metrics", "count", "features", "seed", "k", "batch_size", "device", "save"}
 INSTALL_PARAMS = {"requirement", "target", "upgrade", "no_build_isolation"}
+UNINSTALL_PARAMS = {"name", "target"}
 
 
 def _check_params(kind: str, params: dict[str, Any], allowed: set[str]) -> None:
@@ -115,6 +118,16 @@ def run_plugin_install(params: dict[str, Any], progress: EventSink, abort: Abort
                             no_build_isolation=bool(params.get("no_build_isolation")),
                             progress=progress, abort=abort)
     return result.to_dict()
+
+
+def run_plugin_uninstall(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    """Uninstall a plugin like `genstudio plugins uninstall` (genstudio.operations.plugins.uninstall_plugin);
+    returns UninstallResult.to_dict(): distribution, removed_plugins, removed_backends, ..."""
+    _check_params("plugin-uninstall", params, UNINSTALL_PARAMS)
+    from genstudio.operations.plugins import uninstall_plugin
+
+    return uninstall_plugin(name=str(params["name"]), target=str(params["target"]) if params.get("target") else None,
+                            progress=progress, abort=abort).to_dict()
 
 
 def run_stylize_folder(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:

@@ -348,19 +348,25 @@ class JobQueue:
 
     # ------------------------------------------------------------------ for the worker
 
-    def claim_next(self, *, allow_gpu: bool = True, worker_pid: int | None = None) -> Job | None:
+    def claim_next(self, *, allow_gpu: bool = True, worker_pid: int | None = None,
+                   kinds: tuple[str, ...] | list[str] | None = None) -> Job | None:
         """Atomically take the next queued job (priority, then position) and mark it running; None if none.
 
-        With allow_gpu=False, jobs that use the GPU are skipped (another GPU job is running).
+        With allow_gpu=False, jobs that use the GPU are skipped (another GPU job is running); with `kinds`, only
+        jobs of those kinds are considered (the worker's slots for light jobs).
         """
-        query = f"SELECT * FROM jobs WHERE status = 'queued' {'' if allow_gpu else 'AND uses_gpu = 0'} " \
+        if kinds is not None and not kinds:
+            return None
+        only = f"AND kind IN ({', '.join('?' * len(kinds))})" if kinds else ""
+        args = tuple(kinds or ())
+        query = f"SELECT * FROM jobs WHERE status = 'queued' {'' if allow_gpu else 'AND uses_gpu = 0'} {only} " \
                 f"ORDER BY {_RUN_ORDER} LIMIT 1"
         with self._read() as conn:  # an idle worker polls: look before taking the write lock
-            if conn.execute(query).fetchone() is None:
+            if conn.execute(query, args).fetchone() is None:
                 return None
         with self._write() as conn:
             while True:
-                row = conn.execute(query).fetchone()
+                row = conn.execute(query, args).fetchone()
                 if row is None:
                     return None
                 problem = _unreadable(row)

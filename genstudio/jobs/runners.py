@@ -37,12 +37,13 @@ def register_runner(
     uses_gpu: bool = False,
     resumable: bool = False,
     defaults: dict[str, Any] | None = None,
+    light: bool = False,
 ) -> Operation:
     """Register (or replace) the runner of `kind` in this process. The worker process must register it too."""
     if callable(target):
         target = f"{target.__module__}:{target.__qualname__}"
     spec = Operation(kind, target, description, tuple(required), tuple(path_params), uses_gpu, resumable,
-                     dict(defaults or {}))
+                     dict(defaults or {}), light=light)
     _registry[kind] = spec
     return spec
 

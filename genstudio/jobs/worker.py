@@ -5,7 +5,9 @@ thread, `stop()` ends it; the GUI thread never waits on a job). Only one worker 
 genstudio.jobs.lock); on taking ownership it marks jobs left running by a vanished worker interrupted.
 
 Scheduling: while the queue is not paused, start the next queued job (priority, then position) as long as fewer
-than `max_jobs` run, and never more than `max_gpu_jobs` jobs that use the GPU. Pausing lets running jobs finish.
+than `max_jobs` run, and never more than `max_gpu_jobs` jobs that use the GPU. Light operations (installs and
+uninstalls: `Operation.light` in genstudio.operations.registry) also get `max_light_jobs` slots of their own, taken
+first: a plugin install queued behind a training run starts at once, beside it. Pausing lets running jobs finish.
 Stopping the worker stops its running jobs cooperatively and marks them interrupted (retry resumes them).
 """
 
@@ -33,16 +35,18 @@ class Worker:
         *,
         max_jobs: int = 1,  # jobs running at once
         max_gpu_jobs: int = 1,  # of which at most this many use the GPU
+        max_light_jobs: int = 1,  # light jobs (Operation.light) that may run beside those, ahead of the queue order
         poll_interval: float = 1.0,  # seconds between looks at an idle queue
         grace: float = DEFAULT_GRACE,  # seconds a stopping job gets before it is terminated
         logs_dir: Path | None = None,  # where job logs go (default: job-logs/ beside the queue file)
         on_job: Callable[[Job], None] | None = None,  # called (on the worker's thread) as a job starts and ends
     ):
-        if max_jobs < 1 or max_gpu_jobs < 0:
-            raise UserError("a worker needs max_jobs >= 1 and max_gpu_jobs >= 0")
+        if max_jobs < 1 or max_gpu_jobs < 0 or max_light_jobs < 0:
+            raise UserError("a worker needs max_jobs >= 1, max_gpu_jobs >= 0 and max_light_jobs >= 0")
         self.queue = queue or JobQueue()
         self.max_jobs = max_jobs
         self.max_gpu_jobs = max_gpu_jobs
+        self.max_light_jobs = max_light_jobs
         self.poll_interval = poll_interval
         self.grace = grace
         self.logs_dir = logs_dir
@@ -51,6 +55,7 @@ class Worker:
         self.recovered: list[int] = []  # jobs it found stale and marked interrupted
         self._lock = WorkerLock(self.queue.path)
         self._running: dict[int, Execution] = {}
+        self._light_slots: set[int] = set()  # running jobs that hold a light slot (not one of max_jobs)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -106,22 +111,35 @@ class Worker:
         return self.finished
 
     def _start_jobs(self) -> bool:
-        """Start queued jobs while slots are free; True if any started."""
+        """Start queued jobs while slots are free, light ones first in their own slots; True if any started."""
         started = False
-        while len(self._running) < self.max_jobs and not self.queue.paused:
-            gpu_busy = sum(1 for execution in self._running.values() if execution.job.uses_gpu)
-            job = self.queue.claim_next(allow_gpu=gpu_busy < self.max_gpu_jobs, worker_pid=os.getpid())
-            if job is None:
-                break
-            execution = Execution(self.queue, job, grace=self.grace, logs_dir=self.logs_dir)
-            execution.start()
+        if self.queue.paused:
+            return False
+        light = light_kinds()
+        while light and len(self._light_slots) < self.max_light_jobs and self._start_next(light, light_slot=True):
             started = True
-            if execution.finished:
-                self._ended(execution.job)
-            else:
-                self._notify(job)
-                self._running[job.id] = execution
+        while len(self._running) - len(self._light_slots) < self.max_jobs and self._start_next(None):
+            started = True
         return started
+
+    def _start_next(self, kinds: tuple[str, ...] | None, light_slot: bool = False) -> bool:
+        """Claim and start the next queued job (of `kinds`, if given); False when there is none to start."""
+        if self.queue.paused:
+            return False
+        gpu_busy = sum(1 for execution in self._running.values() if execution.job.uses_gpu)
+        job = self.queue.claim_next(allow_gpu=gpu_busy < self.max_gpu_jobs, worker_pid=os.getpid(), kinds=kinds)
+        if job is None:
+            return False
+        execution = Execution(self.queue, job, grace=self.grace, logs_dir=self.logs_dir)
+        execution.start()
+        if execution.finished:
+            self._ended(execution.job)
+        else:
+            self._notify(job)
+            self._running[job.id] = execution
+            if light_slot:
+                self._light_slots.add(job.id)
+        return True
 
     def _step(self) -> None:
         """Wait for something to happen (child output, a child's exit, the next flush, or the idle poll)."""
@@ -133,6 +151,7 @@ class Worker:
         for job_id, execution in list(self._running.items()):
             if execution.poll():
                 del self._running[job_id]
+                self._light_slots.discard(job_id)
                 self._ended(execution.job)
 
     def _ended(self, job: Job) -> None:
@@ -168,3 +187,10 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+
+def light_kinds() -> tuple[str, ...]:
+    """The job kinds declared light (Operation.light), plugin operations included."""
+    from genstudio.jobs.runners import runner_specs
+
+    return tuple(spec.kind for spec in runner_specs() if spec.light)

@@ -1,14 +1,16 @@
-"""Plugin operations: install a plugin with pip, then report what it added.
+"""Plugin operations: install a plugin with pip, then report what it added; uninstall one.
 
 `install_plugin` is what `genstudio plugins install`, the plugin-install job and the app's plugin manager all run.
 pip runs out of process (with this interpreter, `sys.executable -m pip`); its output is streamed as log events;
 discovery then runs again in process, so the new plugin's backends are usable at once. A plugin that was there
 already and that pip installed again is reported as upgraded ("upgraded NAME a -> b") or reinstalled, and its
-modules are imported afresh, so its new backends count too.
+modules are imported afresh, so its new backends count too. `uninstall_plugin` (`genstudio plugins uninstall`,
+the plugin-uninstall job, the app's Uninstall button) removes the distribution behind a plugin the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -175,6 +177,152 @@ def install_plugin(
                         "--upgrade to replace an installed one)")
     reporter.finish("; ".join(result.summary_lines()))
     return result
+
+
+@dataclass
+class UninstallResult:
+    """What an uninstall did. `to_dict()` is what `genstudio plugins uninstall --json` prints and the job stores."""
+
+    name: str  # the plugin asked for
+    distribution: str  # the distribution removed (with every plugin it provided)
+    version: str
+    location: str  # the folder it was installed in
+    command: list[str]  # the pip command line that ran, or [] when files were removed from a --target folder
+    removed_plugins: list[str] = field(default_factory=list)
+    removed_backends: list[str] = field(default_factory=list)
+    removed_files: int = 0  # a --target folder: files of the distribution's RECORD deleted
+    pip_exit_code: int | None = None
+
+    def summary_lines(self) -> list[str]:
+        backends = ", ".join(self.removed_backends) or "none"
+        return [f"removed {self.distribution} {self.version}: plugin(s) {', '.join(self.removed_plugins)}, "
+                f"backends {backends}"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "location": self.location, "command": list(self.command),
+                "removed_plugins": list(self.removed_plugins), "removed_backends": list(self.removed_backends),
+                "removed_files": self.removed_files, "pip_exit_code": self.pip_exit_code}
+
+
+def uninstall_plugin(
+    *,
+    name: str,
+    target: str | None = None,
+    progress: EventSink | None = None,
+    abort: AbortCheck | None = None,
+) -> UninstallResult:
+    """Uninstall the plugin `name` (as `genstudio plugins list` names it) with the distribution that provides it,
+    then rediscover plugins. A distribution in this environment is removed by pip (`sys.executable -m pip
+    uninstall -y`); one in a --target folder (`target`, or a folder on PYTHONPATH outside the environment) by
+    deleting the files its RECORD lists, never a file outside that folder. Built-in plugins (genstudio's own),
+    plugin-folder files and unknown names are one UserError line each.
+    """
+    from genstudio.plugins import get_registry
+
+    name = str(name).strip()
+    target_dir = str(Path(target).expanduser().resolve()) if target else None
+    if target_dir is not None and target_dir not in sys.path:
+        sys.path.insert(0, target_dir)
+        _refresh_metadata()
+    reporter = Progress(progress, f"Uninstalling {name}", abort=abort)
+    before = get_registry(refresh=target_dir is not None)
+    record = before.plugins.get(name)
+    if record is None:
+        backend = before.backends.get(name)
+        hint = f": it is a backend of plugin {backend.plugin!r}" if backend is not None else ""
+        raise UserError(f"no plugin named {name!r} is installed{hint} (see `genstudio plugins list`)")
+    if record.source == "builtin":
+        raise UserError(f"{name!r} is built into genstudio and cannot be uninstalled; `genstudio plugins disable "
+                        f"{name}` turns it off")
+    if record.source != "entry point":
+        raise UserError(f"{name!r} is a {record.source} plugin ({record.location}), not a pip installation; "
+                        "remove its file to uninstall it")
+    dist = _distribution_of(record, target_dir)
+    dist_name = str(dist.metadata["Name"])
+    location = Path(str(dist.locate_file(""))).resolve()
+    if target_dir is not None and location != Path(target_dir):
+        raise UserError(f"{name!r} is installed in {location}, not in --target {target_dir}")
+    provided = [rec.name for rec in before.plugins.values() if _distribution(rec.location) == _normal(dist_name)]
+    result = UninstallResult(name=name, distribution=dist_name, version=str(dist.version), location=str(location),
+                             command=[])
+    if target_dir is None and _inside_environment(location):
+        result.command = [sys.executable, "-m", "pip", "uninstall", "-y", dist_name, "--disable-pip-version-check"]
+        reporter.log(f"running: {shlex.join(result.command)}")
+        result.pip_exit_code, lines = _run_pip(result.command, reporter)
+        if result.pip_exit_code != 0:
+            raise UserError(f"pip could not uninstall {dist_name!r} (exit code {result.pip_exit_code}): "
+                            f"{_pip_error(lines)}")
+    else:
+        result.removed_files = _remove_recorded_files(dist, location, reporter)
+    _forget_modules(before, provided)
+    _refresh_metadata()
+    after = get_registry(refresh=True)
+    result.removed_plugins = sorted(set(provided) - set(after.plugins))
+    result.removed_backends = sorted(set(before.backends) - set(after.backends))
+    if name in after.plugins:
+        raise UserError(f"{dist_name} was uninstalled, but plugin {name!r} is still found "
+                        f"({after.plugins[name].location}): is it installed twice?")
+    reporter.finish("; ".join(result.summary_lines()))
+    return result
+
+
+def _refresh_metadata() -> None:
+    import importlib
+
+    importlib.invalidate_caches()
+
+
+def _distribution_of(record: Any, target_dir: str | None) -> Any:
+    """The installed distribution behind an entry-point plugin record (looked for in `target_dir` when given)."""
+    from importlib import metadata
+
+    wanted = _distribution(record.location)
+    search = metadata.distributions(path=[target_dir]) if target_dir is not None else metadata.distributions()
+    for dist in search:
+        if _normal(str(dist.metadata["Name"] or "")) == wanted:
+            return dist
+    where = f" in {target_dir}" if target_dir else ""
+    raise UserError(f"cannot find the distribution of plugin {record.name!r} ({record.location}){where}")
+
+
+def _inside_environment(location: Path) -> bool:
+    prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    return any(location == prefix or prefix in location.parents for prefix in prefixes)
+
+
+def _remove_recorded_files(dist: Any, location: Path, reporter: Progress) -> int:
+    """Delete the files the distribution's RECORD lists, inside `location` only, then the folders left empty.
+    Returns how many files were deleted."""
+    files = list(dist.files or [])
+    if not files:
+        raise UserError(f"{dist.metadata['Name']} in {location} lists no files (no RECORD): remove it by hand")
+    removed, folders = 0, set()
+    for entry in files:
+        reporter.check_abort()
+        path = Path(str(dist.locate_file(entry)))
+        absolute = Path(os.path.abspath(path))
+        if location not in absolute.parents:  # a script in ../bin, or a hostile RECORD: left alone
+            reporter.log(f"left alone (outside {location}): {absolute}", "warning")
+            continue
+        if absolute.is_symlink() or absolute.is_file():
+            absolute.unlink()
+            removed += 1
+        folders.update(parent for parent in absolute.parents if location in parent.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):  # deepest first; __pycache__ too
+        cache = folder / "__pycache__"
+        if cache.is_dir() and not cache.is_symlink():
+            for leftover in cache.glob("*.pyc"):
+                leftover.unlink()
+            _rmdir_if_empty(cache)
+        _rmdir_if_empty(folder)
+    reporter.log(f"removed {removed} file(s) from {location}")
+    return removed
+
+
+def _rmdir_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: something else lives there too
+        folder.rmdir()
 
 
 def _normal(name: str) -> str:

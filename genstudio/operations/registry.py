@@ -36,6 +36,7 @@ class Operation:
     resumable: bool = False  # on retry after a started attempt the runner gets params["resume"] = True
     defaults: dict[str, Any] = field(default_factory=dict)  # filled into params when the job is added
     plugin: str = ""  # the plugin that registered it; "" for built-ins
+    light: bool = False  # quick, little CPU and no GPU (installs): a worker runs it beside or ahead of heavy jobs
 
     def prepare(self, params: dict[str, Any]) -> dict[str, Any]:
         """Check and normalise a new job's params: required keys present, paths absolute, defaults filled."""
@@ -73,7 +74,9 @@ BUILTIN: tuple[Operation, ...] = (
     Operation("generate", f"{_B}:run_generate", "Generate images from a model into a folder.",
               required=("model", "out"), path_params=("out", "mix_real"), uses_gpu=True),
     Operation("plugin-install", f"{_B}:run_plugin_install", "Install a plugin with pip.",
-              required=("requirement",), path_params=("target",)),
+              required=("requirement",), path_params=("target",), light=True),
+    Operation("plugin-uninstall", f"{_B}:run_plugin_uninstall", "Uninstall a plugin (not a built-in one).",
+              required=("name",), path_params=("target",), light=True),
     Operation("stylize-folder", f"{_B}:run_stylize_folder", "Stylize files and folders.",
               required=("model", "inputs", "out"), path_params=("out", "style", "report_file"), uses_gpu=True,
               resumable=True),
