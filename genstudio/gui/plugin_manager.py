@@ -1,6 +1,7 @@
 """The plugin manager: every plugin with version, source, status and error details; enable/disable (persisted
 in the settings, applied by re-discovering plugins); install from a wheel, folder or requirement (a queued
-plugin-install job); open the plugin folder."""
+plugin-install job); uninstall an installed one (a queued plugin-uninstall job; built-ins cannot be); open the
+plugin folder. Both jobs are light: they run beside a training run, not after it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -109,11 +111,23 @@ def describe(record: PluginRecord) -> str:
     return "\n".join(lines)
 
 
+def uninstall_blocker(record: PluginRecord | None) -> str:
+    """Why the selected plugin cannot be uninstalled from here ("" when it can), in the dialog's words."""
+    if record is None:
+        return "Select a plugin to uninstall."
+    if record.source == "builtin":
+        return f"{record.name} is built into genstudio and cannot be uninstalled; untick it to stop loading it."
+    if record.source != "entry point":
+        return f"{record.name} is a file in the plugin folder: delete it there to remove it."
+    return ""
+
+
 class PluginManagerDialog(QDialog):
     """Plugins, their details, enable/disable, install and the plugin folder."""
 
     plugins_changed = Signal()  # after enabling/disabling: the library and forms should re-read backends
     install_requested = Signal(str)  # a requirement, wheel or folder path: the main window queues the job
+    uninstall_requested = Signal(str)  # a plugin name: the main window queues the plugin-uninstall job
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -160,6 +174,9 @@ class PluginManagerDialog(QDialog):
             install_row.addWidget(widget)
         layout.addLayout(install_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.uninstall_button = buttons.addButton("Uninstall", QDialogButtonBox.ButtonRole.ActionRole)
+        self.uninstall_button.clicked.connect(self._uninstall)
+        self.uninstall_button.setEnabled(False)
         open_folder = buttons.addButton("Open plugin folder", QDialogButtonBox.ButtonRole.ActionRole)
         open_folder.setToolTip(f"Drop name.py or name/ plugins here: {paths.plugin_dir()}")
         open_folder.clicked.connect(self.open_plugin_folder)
@@ -181,6 +198,23 @@ class PluginManagerDialog(QDialog):
         rows = self.table.selectionModel().selectedRows()
         record = self.model.record(rows[0].row()) if rows else None
         self.details.setPlainText(describe(record) if record else "")
+        reason = uninstall_blocker(record)
+        self.uninstall_button.setEnabled(not reason)
+        self.uninstall_button.setToolTip(reason or f"Queue a job that uninstalls {record.name} with pip.")
+
+    def _uninstall(self, confirm: bool = True) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        record = self.model.record(rows[0].row()) if rows else None
+        reason = uninstall_blocker(record)
+        if reason or record is None:
+            self.status.setText(reason)
+            return
+        if confirm and QMessageBox.question(
+                self, "Uninstall plugin", f"Uninstall {record.name} {record.version} ({record.location})? Its backends "
+                "go with it; models trained with them stay on disk.") != QMessageBox.StandardButton.Yes:
+            return
+        self.uninstall_requested.emit(record.name)
+        self.status.setText(f"Queued the removal of {record.name}; it runs in the background (see the queue).")
 
     def _pick_wheel(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Plugin wheel", "", "Wheels (*.whl);;All files (*)")

@@ -74,8 +74,8 @@ class JobsMixin:
         self.queue_model.refresh(force=True)
         if job.status in ("done", "failed", "cancelled", "interrupted"):
             self.show_message(f"job {job.id} ({job.kind}) {job.status}" + (f": {job.error}" if job.error else ""))
-            if job.kind in ("train", "plugin-install"):
-                self.reload_library(rediscover=job.kind == "plugin-install")
+            if job.kind in ("train", "plugin-install", "plugin-uninstall"):
+                self.reload_library(rediscover=job.kind != "train")
             if job.kind == "generate" and job.status == "done":
                 self.show_message(f"job {job.id} generated its images: double-click it in the queue to see them")
 
@@ -274,12 +274,22 @@ class JobsMixin:
         dialog = PluginManagerDialog(self)
         dialog.plugins_changed.connect(lambda: self.reload_library(rediscover=True))
         dialog.install_requested.connect(self.queue_plugin_install)
+        dialog.uninstall_requested.connect(self.queue_plugin_uninstall)
         dialog.show()
         return dialog
 
     def queue_plugin_install(self, requirement: str) -> int | None:
         try:
             job_id = self.queue.add("plugin-install", {"requirement": requirement})
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        self.queue_model.refresh(force=True)
+        return job_id
+
+    def queue_plugin_uninstall(self, name: str) -> int | None:
+        try:
+            job_id = self.queue.add("plugin-uninstall", {"name": name})
         except UserError as exc:
             self.show_error(str(exc))
             return None
