@@ -124,11 +124,14 @@ def builtin_backends(tmp_path) -> dict[str, BackendSpec]:
 
 def test_builtin_backends_declare_inputs_matching_their_kind(builtin_backends):
     assert set(builtin_backends) == {"gan", "dcgan", "cgan", "shapes", "vae", "cvae", "gatys", "fast-style", "adain",
-                                    "progan", "cyclegan", "stylegan2", "restore", "latent-inpaint", "draw"}
+                                    "progan", "cyclegan", "stylegan2", "restore", "latent-inpaint", "draw",
+                                    "text2image"}
     labelled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.LABEL)}
     styled = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.STYLE)}
     assert labelled == {"cgan", "cvae", "shapes", "stylegan2"}  # stylegan2: when trained with conditional=true
     assert styled == {"gatys", "adain"}  # fast-style is trained for one style: it takes none at use time
+    captioned = {spec_id for spec_id, spec in builtin_backends.items() if spec.input(InputKind.CAPTION)}
+    assert captioned == {"text2image"} and builtin_backends["text2image"].input(InputKind.CAPTION).required
     assert builtin_backends["cyclegan"].input(InputKind.DIRECTION).choices == ("a2b", "b2a")
     for spec_id, spec in builtin_backends.items():
         caps = spec.capabilities

@@ -73,6 +73,16 @@ def _direction(state: dict[str, Any]) -> str | None:
     return entry.choices[-1] if entry is not None else None  # the last: a default would hide a dropped option
 
 
+def _caption(state: dict[str, Any]) -> list[str]:
+    """`--caption TEXT` for a backend that declares a caption input (one unknown word: the character fallback)."""
+    from genstudio.inputs import InputKind
+
+    return ["--caption", CAPTION] if state["target"].spec.input(InputKind.CAPTION) is not None else []
+
+
+CAPTION = "a conformance check"
+
+
 def _by_id(state: dict[str, Any]) -> bool:
     return state["target"].folder is None and not state["target"].spec.capabilities.trainable
 
@@ -122,7 +132,8 @@ def _cli(state: dict[str, Any], image_kind: bool) -> str:
         args += ["--style", str(files["style"])] if "style" in files else []
         args += ["--direction", _direction(state)] if _direction(state) else []
     else:
-        args = ["generate", model, "--count", "2", "--seed", "0", "--out", str(out), "--device", "cpu"]
+        args = ["generate", model, "--count", "2", "--seed", "0", "--out", str(out), "--device", "cpu",
+                *_caption(state)]
     code, message = _genstudio([*args, *sets])
     if code != 0:
         raise Fail(f"`genstudio {' '.join(args[:2])} ...` exited {code}: {message}")
@@ -171,6 +182,7 @@ def _job(state: dict[str, Any], image_kind: bool) -> str:
     else:
         params = {"model": model, "out": str(out), "count": 2, "seed": 0, "device": "cpu"}
         params.update({"config": dict(target.settings)} if _by_id(state) else {})
+        params.update({"caption": CAPTION} if _caption(state) else {})
         run_generate(params, lambda event: None, lambda: False)
     return _same_as_cli(state, {name: (_pixels(path), _record(path)) for name, path in _images(out).items()}, "job")
 
@@ -187,7 +199,8 @@ def _app(state: dict[str, Any], image_kind: bool) -> str:
         name = next(iter(state["cli_files"]))
         return _same_as_cli(state, {name: (made.pixels.astype(np.int16), made.record)}, "app")
     images = {}
-    for index, made in enumerate(sampling.generate(source, seed=0, count=2)):
+    for index, made in enumerate(sampling.generate(source, seed=0, count=2,
+                                                   caption=CAPTION if _caption(state) else None)):
         images[next(name for name in state["cli_files"] if f"-{index:05d}" in name)] = (made.pixels, made.record)
     return _same_as_cli(state, images, "app")
 
@@ -256,7 +269,7 @@ def _onnx_parity(state: dict[str, Any], image_kind: bool) -> str:
         args += ["--style", str(files["style"])] if "style" in files else []
         args += ["--direction", _direction(state)] if _direction(state) else []
     else:
-        args = ["generate", model, "--count", "2", "--seed", "0"]
+        args = ["generate", model, "--count", "2", "--seed", "0", *_caption(state)]
     code, message = _genstudio([*args, "--out", str(out), "--runtime", "onnx", "--provider", "cpu"])
     if code != 0:
         raise Fail(f"`genstudio {args[0]} --runtime onnx` exited {code}: {message}")

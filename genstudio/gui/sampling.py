@@ -119,6 +119,7 @@ def generate(
     truncation: float = 1.0,
     truncation_cutoff: int | None = None,  # style-based sources: truncate the layers below this only
     mixing: Any = None,  # style-based sources: genstudio.generation.Mixing (styles from another seed)
+    caption: str | None = None,  # caption models: what to draw (as `--caption`)
     abort: AbortCheck = never_abort,
 ) -> Iterator[Generated]:
     """Images 0..count-1 of `seed`, one at a time (so the canvas fills as they come); Cancelled on abort. The
@@ -130,8 +131,9 @@ def generate(
         raise UserError(f"count must be at least 1, got {count}")
     sampler = _sampler(source, truncation)
     label_index = sampler.resolve_label(label)
+    (caption,), _ = sampler.resolve_captions(caption)  # checked against the declared caption input, cleaned
     for sample in sampler.samples(seed, list(range(count)), label=label_index, truncation=truncation,
-                                  batch_size=8, truncation_cutoff=truncation_cutoff, mixing=mixing):
+                                  batch_size=8, truncation_cutoff=truncation_cutoff, mixing=mixing, caption=caption):
         if abort():
             raise Cancelled("generate")
         title = f"seed {seed} #{sample.index}"
@@ -139,8 +141,11 @@ def generate(
             title += f" · {sampler.label_name(sample.label)}"
         if mixing is not None:
             title += f" · seed {mixing.seed} from layer {mixing.layer}"
+        if caption is not None:
+            title += f" · {caption}"
         yield Generated(to_uint8(sample.image), title, sampler.record(
-            seed, sample.index, sample.label, truncation, truncation_cutoff=truncation_cutoff, mixing=mixing))
+            seed, sample.index, sample.label, truncation, truncation_cutoff=truncation_cutoff, mixing=mixing,
+            caption=caption))
 
 
 def mixing_grid(

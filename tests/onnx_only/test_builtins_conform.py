@@ -18,6 +18,7 @@ SMALL = {  # settings that make each backend's check quick; the same command lin
     "vae": ["width=8"],
     "cvae": ["width=8", "num_classes=2"],
     "progan": ["ngf=8", "ndf=8", "resolution=8"],
+    "text2image": ["resolution=16", "ngf=8", "ndf=8", "latent_dim=8", "word_dim=8", "text_width=16", "embed_dim=16"],
     "draw": ["steps=3", "z_size=2", "enc_size=8", "dec_size=8", "resolution=16", "read_n=2", "write_n=3",
              "channels=3"],
     "stylegan2": ["resolution=8", "channel_base=64", "channel_max=16", "latent_dim=16", "w_dim=16",
