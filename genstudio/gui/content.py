@@ -173,7 +173,10 @@ def provenance_rows(record: dict[str, Any] | None) -> list[tuple[str, str]]:
         value = record.get(key)
         label = PROVENANCE_LABELS.get(key, key.replace("_", " ").capitalize())
         if key == "parameters" and isinstance(value, dict):
-            rows += [(str(name).replace("_", " ").capitalize(), _cell(item)) for name, item in value.items()]
+            for name, item in value.items():
+                title = PROVENANCE_LABELS.get(str(name)) or str(name).replace("_", " ").capitalize()
+                rows += ([(f"{title} · {inner}", text) for inner, text in _flatten(item)] if isinstance(item, dict)
+                         and item else [(title, _cell(item))])
         elif isinstance(value, dict):
             rows += [(f"{label} · {name}", text) for name, text in _flatten(value)]
         elif key == "model" and isinstance(value, str) and "/" in value:

@@ -124,8 +124,10 @@ class HistoryListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self.entries):
             return None
         entry = self.entries[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return entry.title if len(entry.title) <= 22 else entry.title[:21] + "…"
+        if role == Qt.ItemDataRole.DisplayRole:  # the title, and what made it
+            title = entry.title if len(entry.title) <= 22 else entry.title[:21] + "…"
+            made = f"{entry.operation} · {entry.model_name}" if entry.model_name else entry.operation
+            return f"{title}\n{made if len(made) <= 22 else made[:21] + '…'}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(entry)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -170,6 +172,7 @@ class GalleryPanel(QWidget):
 
     show_requested = Signal(list)  # [Entry]: show these on the canvas
     reuse_requested = Signal(object, bool)  # Entry, seed only
+    entry_selected = Signal(object)  # the one selected Entry (its provenance is shown), or None
     message = Signal(str)
     error = Signal(str)
 
@@ -196,14 +199,14 @@ class GalleryPanel(QWidget):
         self.view.setModel(self.model)
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
-        self.view.setGridSize(QSize(THUMB_SIDE + 24, THUMB_SIDE + 30))
+        self.view.setGridSize(QSize(THUMB_SIDE + 32, THUMB_SIDE + 44))
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setUniformItemSizes(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setWordWrap(True)
         self.view.doubleClicked.connect(lambda _index: self.show_selected())
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         layout.addWidget(self.view, 1)
 
         buttons = QHBoxLayout()
@@ -299,6 +302,11 @@ class GalleryPanel(QWidget):
         if entries:
             self.view.scrollTo(self.model.index_of(entries[-1].id))
         self._update_buttons()
+
+    def _selection_changed(self) -> None:
+        self._update_buttons()
+        chosen = self.selected()
+        self.entry_selected.emit(chosen[0] if len(chosen) == 1 else None)
 
     def _update_buttons(self) -> None:
         chosen = self.selected()
@@ -421,7 +429,9 @@ class ProvenanceTable(QTableWidget):
         self.setHorizontalHeaderLabels(["Field", "Value"])
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().hide()  # field | value needs no header; rows stay compact so more of them show
         self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWordWrap(False)
         self.setAlternatingRowColors(True)
@@ -432,15 +442,18 @@ class ProvenanceTable(QTableWidget):
         self.image = image
         rows: list[tuple[str, str]] = []
         if image is None:
-            rows = [("", self.PLACEHOLDER)]
+            rows = [(self.PLACEHOLDER, "")]
         else:
             rows.append(("Title", image.title))
+            rows += provenance_rows(image.record) or [("", "No genstudio provenance in this image.")]
             if image.path is not None:
                 rows.append(("File", str(image.path)))
             elif isinstance(image.meta.get("history_file"), str):
                 rows.append(("Kept as", image.meta["history_file"]))
-            rows += provenance_rows(image.record) or [("", "No genstudio provenance in this image.")]
+        self.clearSpans()
         self.setRowCount(len(rows))
+        if image is None:
+            self.setSpan(0, 0, 1, 2)  # the placeholder across the table
         for row, (name, value) in enumerate(rows):
             for column, text in enumerate((name, value)):
                 item = QTableWidgetItem(text)

@@ -19,8 +19,8 @@ OPENED_IN_GALLERY = ("stylize-folder", "translate-folder", "restore-folder")  # 
 
 
 class GalleryMixin:
-    """Needs: content, canvas, tabs, params, library, registry, queue, relay, selection, label_task, show_message,
-    show_error, open_model_folder, _update_actions."""
+    """Needs: content, canvas, tabs, params, library, registry, queue, relay, label_task, show_message, show_error,
+    open_model_folder, _action."""
 
     def _build_gallery(self) -> None:
         self.history = History()
@@ -33,6 +33,8 @@ class GalleryMixin:
         self.gallery.reuse_requested.connect(self.reuse_entry)
         self.gallery.message.connect(self.show_message)
         self.gallery.error.connect(self.show_error)
+        self.gallery.entry_selected.connect(self._entry_provenance)
+        self.tabs.currentChanged.connect(lambda _index: self._entry_provenance(None))
         self.content.subscribe(self._canvas_changed)
         self.relay.job_event.connect(self.record_job)
         self.undo_action = self.edits.createUndoAction(self, "Undo")
@@ -110,6 +112,16 @@ class GalleryMixin:
         return entries
 
     # ------------------------------------------------------------------ gallery actions
+
+    def _entry_provenance(self, _entry: Entry | None = None) -> None:
+        """The Provenance dock follows the gallery's one selected image while the gallery shows, else the canvas's."""
+        if self.tabs.currentWidget() is not self.gallery:
+            self.provenance.set_image(self.content.current)
+            return
+        chosen = self.gallery.selected()
+        entry = chosen[0] if len(chosen) == 1 else None
+        self.provenance.set_image(None if entry is None else CanvasImage(entry.title, None, entry.path, entry.record,
+                                                                         {"history": entry.id}))
 
     def show_entries(self, entries: list[Entry]) -> None:
         images = []

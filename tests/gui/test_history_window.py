@@ -111,3 +111,21 @@ def test_reuse_refuses_a_forged_record_in_one_line(qtbot, queue, registry, recor
     assert window.params.options.seed.value() == 77
     message = window.statusBar().currentMessage()
     assert message.startswith("forged: ") and "\n" not in message
+
+
+def test_provenance_table_is_readable_and_follows_the_gallery(qtbot, queue, registry):
+    from genstudio.gui.content import CanvasImage
+
+    window = _new_window(qtbot, queue, registry)
+    record = {"operation": "stylize", "backend": "gatys", "model": "gatys", "parameters": {
+        "strength": 1.0, "config": {"steps": 2, "weights": {"vgg19": "x.safetensors"}}}, "note": "a\x1b[31mred"}
+    entry = window.history.add_image(np.zeros((4, 4, 3), np.uint8), record, "styled")
+    window.tabs.setCurrentWidget(window.gallery)
+    window.gallery.select([entry])
+    rows = dict(window.provenance.rows())
+    assert rows["Operation"] == "stylize" and rows["Strength"] == "1.0"
+    assert rows["Setting · steps"] == "2" and rows["Setting · weights.vgg19"] == "x.safetensors"
+    assert rows["Note"] == "a\\x1b[31mred"  # untrusted text stays text: no control characters reach the table
+    assert rows["File"] == str(entry.path)
+    window.tabs.setCurrentWidget(window.canvas)  # back on the canvas: its (empty) selection
+    assert window.provenance.rows()[0][0] == window.provenance.PLACEHOLDER
