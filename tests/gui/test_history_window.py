@@ -114,7 +114,6 @@ def test_reuse_refuses_a_forged_record_in_one_line(qtbot, queue, registry, recor
 
 
 def test_provenance_table_is_readable_and_follows_the_gallery(qtbot, queue, registry):
-    from genstudio.gui.content import CanvasImage
 
     window = _new_window(qtbot, queue, registry)
     record = {"operation": "stylize", "backend": "gatys", "model": "gatys", "parameters": {
