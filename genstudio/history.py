@@ -18,9 +18,9 @@ settings for the parameters panel only through the backend's own schema and the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -117,6 +117,7 @@ class History:
         self.entries: list[Entry] = []
         self.notice: str | None = None  # one line when damaged lines were passed over
         self._listeners: list[Callable[[str], None]] = []
+        self._log_lock = threading.Lock()  # the app appends from its writer thread and its own
         self.load()
 
     @property
@@ -177,18 +178,33 @@ class History:
     def add_image(self, pixels: np.ndarray, record: dict[str, Any] | None, title: str = "",
                   operation: str | None = None, job: int | None = None) -> Entry:
         """Record pixels made in memory: written first as a PNG with `record` (its provenance) in the history's
-        images folder (named by content, so the same image and record are one file), then listed."""
-        from genstudio.fileio import atomic_write_bytes, real_folder
-        from genstudio.provenance import now_iso, png_bytes
+        images folder, then listed. (The app splits this: `new_image_entry` on its thread, `write_image` and
+        `log_entries` on a writer thread, `adopt` back on its thread.)"""
+        entry = self.new_image_entry(record, title, operation, job)
+        self.write_image(entry, pixels)
+        self.log_entries([entry])
+        self.adopt([entry])
+        return entry
 
-        data = png_bytes(pixels, record or {})
-        digest = hashlib.sha256(data).hexdigest()[:20]
+    def new_image_entry(self, record: dict[str, Any] | None, title: str = "", operation: str | None = None,
+                        job: int | None = None) -> Entry:
+        """The entry pixels will be recorded as (its id and file are known at once); nothing written yet."""
+        from genstudio.provenance import now_iso
+
         operation = operation or operation_of(record) or "image"
-        folder = real_folder(self.root, Path(IMAGES) / now_iso()[:7])
-        path = folder / f"{_safe(operation)}-{digest}.png"
-        if not path.is_file():
-            atomic_write_bytes(path, data)
-        return self._append([self._entry(path, record, title, operation, job)])[0]
+        entry_id = uuid.uuid4().hex[:16]
+        path = self.root / IMAGES / now_iso()[:7] / f"{_safe(operation)}-{entry_id}.png"
+        return self._entry(path, record, title, operation, job, entry_id)
+
+    def write_image(self, entry: Entry, pixels: np.ndarray) -> None:
+        """Write an entry's PNG (with its provenance) and thumbnail; safe on another thread (touches only its own
+        files)."""
+        from genstudio.fileio import atomic_write_bytes, real_folder
+        from genstudio.provenance import png_bytes
+
+        real_folder(self.root, entry.path.parent.relative_to(self.root))
+        atomic_write_bytes(entry.path, png_bytes(pixels, entry.record or {}))
+        self.thumbnail(entry)
 
     def add_file(self, path: str | os.PathLike[str], title: str = "", operation: str | None = None,
                  job: int | None = None) -> Entry:
@@ -199,18 +215,43 @@ class History:
                   job: int | None = None, titles: list[str] | None = None) -> list[Entry]:
         """Record existing files (absolute paths kept); files already recorded for the same job are not added
         twice."""
+        entries = self.file_entries(files, operation, job, titles)
+        self.log_entries(entries)
+        self.adopt(entries)
+        return entries
+
+    def file_entries(self, files: Iterable[str | os.PathLike[str]], operation: str | None = None,
+                     job: int | None = None, titles: list[str] | None = None) -> list[Entry]:
+        """Entries for existing files, with their thumbnails made; not yet logged or listed (see `add_files`).
+        Reads files only: safe on a writer thread."""
         from genstudio.batch.writer import provenance_of
 
-        seen = {(entry.path, entry.job) for entry in self.entries}
+        seen = {(entry.path, entry.job) for entry in list(self.entries)}
         made = []
         for index, item in enumerate(files):
             path = Path(item).expanduser().resolve()
             if (path, job) in seen or not path.is_file():
                 continue
+            seen.add((path, job))
             record = provenance_of(path)[0]
             title = titles[index] if titles and index < len(titles) else path.name
-            made.append(self._entry(path, record, title, operation or operation_of(record) or "opened", job))
-        return self._append(made)
+            entry = self._entry(path, record, title, operation or operation_of(record) or "opened", job)
+            self.thumbnail(entry)
+            made.append(entry)
+        return made
+
+    def log_entries(self, entries: list[Entry]) -> None:
+        """Append entries to the log (one write, fsynced)."""
+        if entries:
+            self._write_lines([entry.to_json() for entry in entries])
+
+    def adopt(self, entries: list[Entry]) -> None:
+        """List logged entries and tell the views (on the thread that owns the views)."""
+        known = {entry.id for entry in self.entries}
+        entries = [entry for entry in entries if entry.id not in known]
+        if entries:
+            self.entries.extend(entries)
+            self._emit("added")
 
     def remove(self, ids: Iterable[str]) -> int:
         """Forget entries (their files stay where they are); returns how many were listed."""
@@ -222,30 +263,20 @@ class History:
         return len(ids)
 
     def _entry(self, path: Path, record: dict[str, Any] | None, title: str, operation: str,
-               job: int | None) -> Entry:
+               job: int | None, entry_id: str | None = None) -> Entry:
         from genstudio.provenance import now_iso
 
         backend = record.get("backend") if isinstance(record, dict) else None
-        return Entry(uuid.uuid4().hex[:16], path, operation[:MAX_TEXT],
+        return Entry(entry_id or uuid.uuid4().hex[:16], path, operation[:MAX_TEXT],
                      backend[:MAX_TEXT] if isinstance(backend, str) else "", model_of(record),
                      str(title or path.name)[:MAX_TEXT], now_iso(), job, record)
-
-    def _append(self, entries: list[Entry]) -> list[Entry]:
-        if not entries:
-            return []
-        for entry in entries:
-            self.thumbnail(entry)
-        self._write_lines([entry.to_json() for entry in entries])
-        self.entries.extend(entries)
-        self._emit("added")
-        return entries
 
     def _write_lines(self, objects: list[dict[str, Any]]) -> None:
         from genstudio.fileio import json_text, open_append, real_folder
 
         real_folder(self.root)
         text = "".join(json_text(obj, sort_keys=True) + "\n" for obj in objects)
-        with open_append(self.log) as handle:
+        with self._log_lock, open_append(self.log) as handle:
             if handle.tell() > 0 and not _ends_with_newline(self.log):
                 text = "\n" + text  # a torn last line stays one damaged line, not two glued together
             handle.write(text)

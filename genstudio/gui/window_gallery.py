@@ -4,8 +4,10 @@ parameters panel from an image's provenance. Mixed into MainWindow."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from genstudio.errors import UserError
@@ -18,12 +20,23 @@ RESULT_KINDS = ("stylize-folder", "translate-folder", "restore-folder", "generat
 OPENED_IN_GALLERY = ("stylize-folder", "translate-folder", "restore-folder")  # folder jobs: results shown at once
 
 
+class HistoryRelay(QObject):
+    """Carries the history writer thread's results onto the GUI thread."""
+
+    written = Signal(object, object)  # [Entry] logged, job or None
+    failed = Signal(str)
+
+
 class GalleryMixin:
     """Needs: content, canvas, tabs, params, library, registry, queue, relay, label_task, show_message, show_error,
     open_model_folder, _action."""
 
     def _build_gallery(self) -> None:
         self.history = History()
+        self.history_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")  # in order, off the UI
+        self.history_relay = HistoryRelay()
+        self.history_relay.written.connect(self._history_written)
+        self.history_relay.failed.connect(self.show_message)
         self.edits = CanvasEdits(self.content, self)
         self.canvas.edits = self.edits
         self.gallery = GalleryPanel(self.history)
@@ -74,18 +87,56 @@ class GalleryMixin:
     # ------------------------------------------------------------------ recording
 
     def record_images(self, images: list[CanvasImage]) -> None:
-        """Record images made in memory (pixels and provenance) that are not in the history yet."""
+        """Record images made in memory (pixels and provenance) that are not in the history yet: each knows its
+        entry at once; the files and the log line are written on the history's writer thread, in order."""
+        pending = []
         for image in images:
             if image.pixels is None or image.record is None or image.history_id is not None:
                 continue
-            try:
-                entry = self.history.add_image(image.pixels, image.record, image.title)
-            except (UserError, OSError) as exc:
-                self.show_message(f"could not keep {image.title} in the history: {exc}")
-                image.meta["history"] = ""  # tried once; not again on every canvas event
-                continue
+            entry = self.history.new_image_entry(image.record, image.title)
             image.meta["history"] = entry.id
             image.meta["history_file"] = str(entry.path)
+            pending.append((entry, image.pixels))
+        if pending:
+            try:
+                self.history_writer.submit(self._write_images, pending)
+            except RuntimeError:  # the window is closing and its writer has stopped: write now
+                self._write_images(pending)
+
+    def _write_images(self, pending: list) -> None:  # on the writer thread
+        written = []
+        for entry, pixels in pending:
+            try:
+                self.history.write_image(entry, pixels)
+                written.append(entry)
+            except (UserError, OSError) as exc:
+                self.history_relay.failed.emit(f"could not keep {entry.title} in the history: {exc}")
+        try:
+            self.history.log_entries(written)
+        except (UserError, OSError) as exc:
+            self.history_relay.failed.emit(f"could not write the history ({self.history.log}): {exc}")
+            return
+        self.history_relay.written.emit(written, None)
+
+    def _write_job_files(self, job: Any, files: list) -> None:  # on the writer thread
+        try:
+            entries = self.history.file_entries(files, job=job.id)
+            self.history.log_entries(entries)
+        except (UserError, OSError) as exc:
+            self.history_relay.failed.emit(f"could not keep job {job.id}'s images in the history: {exc}")
+            entries = []
+        self.history_relay.written.emit(entries, job)
+
+    def close_history(self) -> None:
+        """Closing: let the writer finish what it was given (files and log lines), then stop it."""
+        self.history_writer.shutdown(wait=True)
+
+    def finish_history(self, timeout: float = 30) -> None:
+        """Wait for the writer (closing; tests), then list what it wrote."""
+        self.history_writer.submit(lambda: None).result(timeout=timeout)
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)  # the writer's queued signals, delivered now
 
     def _canvas_changed(self, event: str) -> None:
         """Anything with pixels and provenance that reaches the canvas (the latent strip's "send to canvas", a
@@ -95,21 +146,30 @@ class GalleryMixin:
         self.remove_action.setEnabled(self.content.current is not None)
         self.clear_action.setEnabled(bool(self.content.images))
 
-    def record_job(self, job: Any) -> list[Entry]:
-        """A finished job's images go into the history; a folder job's open in the gallery, selected."""
+    def record_job(self, job: Any) -> None:
+        """A finished job's images go into the history (thumbnails made on the writer thread); a folder job's
+        then open in the gallery, selected."""
         if job.status != "done" or job.kind not in RESULT_KINDS:
-            return []
+            return
         job = self.queue.get(job.id) or job  # the stored row carries the result
         files = result_files(job.params, job.result)
-        self.history.add_files(files, job=job.id)
-        entries = [entry for entry in self.history.entries if entry.job == job.id and entry.path in set(files)]
+        if files:
+            try:
+                self.history_writer.submit(self._write_job_files, job, files)
+            except RuntimeError:  # the window is closing
+                self._write_job_files(job, files)
+
+    def _history_written(self, written: list[Entry], job: Any) -> None:
+        self.history.adopt(written)
+        if job is None:
+            return
+        entries = [entry for entry in self.history.entries if entry.job == job.id]
         if job.kind in OPENED_IN_GALLERY and entries:
             self.gallery.set_filter()
             self.gallery.select(entries)
             self.tabs.setCurrentWidget(self.gallery)
             self.show_message(f"job {job.id} ({job.kind}) done: its {len(entries)} image(s) are selected in the "
                               "gallery")
-        return entries
 
     # ------------------------------------------------------------------ gallery actions
 
