@@ -415,4 +415,5 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
         from PySide6.QtCore import QThreadPool
 
         QThreadPool.globalInstance().waitForDone(5000)
+        self.close_history()  # results still being written into the history are finished first
         super().closeEvent(event)
