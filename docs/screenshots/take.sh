@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
 photo=${1:-../shared/data/content/chelsea.png}
 style=${2:-../shared/data/styles/brick.png}
+py=${PYTHON:-python}
+[ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ] && py=.venv/bin/python  # the project's environment, when there is one
 command -v xvfb-run >/dev/null || { echo "install xvfb: apt-get install -y xvfb imagemagick" >&2; exit 2; }
 
 shoot() {  # shoot NAME SCENE [ARGS...]
@@ -16,7 +18,7 @@ shoot() {  # shoot NAME SCENE [ARGS...]
   shift
   home=$(mktemp -d)
   GENSTUDIO_HOME=$home QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
-    python -m genstudio.gui.screenshots "$@" --shot "$here/$name.png"
+    "$py" -m genstudio.gui.screenshots "$@" --shot "$here/$name.png"
   rm -rf "$home"
   if command -v convert >/dev/null && [ "$name" != stylize ]; then  # flat UI colours: 256 are plenty
     convert "$here/$name.png" -colors 256 "PNG8:$here/$name.png"

@@ -105,8 +105,22 @@ class HistoryListModel(QAbstractListModel):
         self.operation_filter: str | None = None
         self.entries: list[Entry] = []
         self._icons: dict[str, QIcon] = {}
-        history.subscribe(lambda _event: self.refresh())
+        history.subscribe(self._history_event)
         self.refresh()
+
+    def _history_event(self, event: str) -> None:
+        """New results are inserted at the top (the selection and scroll position stay); anything else resets."""
+        entries = list(reversed(self.history.filter(self.model_filter, self.operation_filter)))
+        added = len(entries) - len(self.entries)
+        if event == "added" and added > 0 and [entry.id for entry in entries[added:]] == [
+                entry.id for entry in self.entries]:
+            self.beginInsertRows(QModelIndex(), 0, added - 1)
+            self.entries = entries
+            self.endInsertRows()
+        elif event == "added" and added == 0:
+            return  # none of them passes the filter
+        else:
+            self.refresh()
 
     def set_filter(self, model: str | None, operation: str | None) -> None:
         self.model_filter, self.operation_filter = model, operation

@@ -114,3 +114,16 @@ def test_missing_and_forgotten_entries(window):
     gallery.select([entries[0]])
     assert gallery.forget_selected() == 1
     assert gallery.model.rowCount() == 2 and entries[0].path.is_file()
+
+
+def test_new_results_keep_the_gallery_selection(window):
+    entries = _fill(window.history, 3)
+    gallery = window.gallery
+    gallery.select([entries[0]])
+    newer = window.history.add_image(np.zeros((6, 6, 3), np.uint8), _record(7), "newer")
+    assert gallery.model.entries[0] == newer  # newest first
+    assert [entry.title for entry in gallery.selected()] == ["seed 0"]  # still the one the user picked
+    gallery.set_filter(operation="generate")
+    gallery.select([entries[0]])
+    window.history.add_image(np.zeros((6, 6, 3), np.uint8), _record(8, operation="stylize"), "filtered out")
+    assert gallery.model.rowCount() == 4 and [entry.title for entry in gallery.selected()] == ["seed 0"]
