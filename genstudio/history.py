@@ -254,13 +254,25 @@ class History:
             self._emit("added")
 
     def remove(self, ids: Iterable[str]) -> int:
-        """Forget entries (their files stay where they are); returns how many were listed."""
+        """Forget entries; returns how many were listed. The files the history wrote itself (in-app results under
+        its images folder) and the thumbnails go too; files anywhere else (a job's output folder) stay."""
         ids = [entry_id for entry_id in ids if self.get(entry_id) is not None]
-        if ids:
-            self._write_lines([{"removed": ids}])
-            self.entries = [entry for entry in self.entries if entry.id not in ids]
-            self._emit("removed")
+        if not ids:
+            return 0
+        self._write_lines([{"removed": ids}])
+        gone = [entry for entry in self.entries if entry.id in ids]
+        self.entries = [entry for entry in self.entries if entry.id not in ids]
+        for entry in gone:
+            for path in (entry.path if self.owns(entry) else None, self.root / THUMBS / f"{_safe(entry.id)}.png"):
+                if path is not None and path.is_file() and not path.is_symlink():
+                    path.unlink()
+        self._emit("removed")
         return len(ids)
+
+    def owns(self, entry: Entry) -> bool:
+        """True for an in-app result's file, which the history wrote under its images folder."""
+        images = (self.root / IMAGES).resolve()
+        return not entry.path.is_symlink() and entry.path.resolve().is_relative_to(images)
 
     def _entry(self, path: Path, record: dict[str, Any] | None, title: str, operation: str,
                job: int | None, entry_id: str | None = None) -> Entry:

@@ -70,6 +70,12 @@ def test_a_missing_file_stays_listed_as_missing_and_removal_persists(tmp_path):
     assert reloaded.get(gone.id).missing and reloaded.thumbnail(reloaded.get(gone.id)) is None
     assert reloaded.remove([gone.id, "no-such-id"]) == 1
     assert [e.id for e in History(tmp_path).entries] == [kept.id]
+    outside = tmp_path / "mine.png"
+    Image.new("RGB", (4, 4)).save(outside)
+    theirs = reloaded.add_file(outside)
+    reloaded.remove([kept.id, theirs.id])
+    assert not kept.path.exists() and outside.is_file()  # the history's own file goes, the user's stays
+    assert not list((tmp_path / "thumbs").iterdir())
 
 
 def test_folder_results_are_referenced_where_they_are_once_per_job(tmp_path):

@@ -242,7 +242,8 @@ class GalleryPanel(QWidget):
         self.animation_action = menu.addAction("Animation (GIF or WebP)…", self.export_animation)
         self.export_button.setMenu(menu)
         self.forget_button = self._button("Forget", self.forget_selected,
-                                          "Take the selected images out of the history (their files stay).")
+                                          "Take the selected images out of the history; the copies the app kept are "
+                                          "deleted, images in your own folders stay.")
         for widget in (self.show_button, self.reuse_button, self.seed_button, self.export_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
@@ -353,7 +354,7 @@ class GalleryPanel(QWidget):
     def forget_selected(self) -> int:
         count = self.history.remove(entry.id for entry in self.selected())
         if count:
-            self.message.emit(f"{count} image(s) taken out of the history; their files stay where they are")
+            self.message.emit(f"{count} image(s) forgotten (images in your own folders stay where they are)")
         return count
 
     def save_selection(self, folder: str | None = None) -> list[Path]:
