@@ -1,7 +1,8 @@
 """Settings: the device the app generates and trains on (only devices this computer has), the models and output
 folders, where pretrained weights (VGG19, Inception) are, and the theme. Rows show labels and help, not settings
 keys. Everything is saved in the genstudio settings file (shared with the CLI). The dark theme is a palette plus
-resources/themes/dark.qss for the controls the palette leaves faint (outlines of unticked boxes, fields)."""
+genstudio/gui/themes/dark.qss (package data: installed wheels carry it) for the controls the palette leaves faint
+(outlines of unticked boxes, fields)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ DEVICE_KEY = "gui.device"
 OUTPUT_KEY = "gui.output_folder"
 THEME_KEY = "gui.theme"
 THEMES = ("light", "dark")
-THEMES_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "themes"
+THEMES_FOLDER = Path(__file__).resolve().parent / "themes"  # package data (pyproject: gui/themes/*.qss)
 DARK_PALETTE = {"Window": "#2b2d31", "WindowText": "#e3e5e8", "Base": "#1e1f22", "AlternateBase": "#26282c",
                 "Text": "#e3e5e8", "Button": "#34363b", "ButtonText": "#e3e5e8", "Highlight": "#3d8bfd",
                 "HighlightedText": "#ffffff", "ToolTipBase": "#1e1f22", "ToolTipText": "#e3e5e8", "Mid": "#9ba0a8",
@@ -40,7 +41,7 @@ DARK_DISABLED = "#80858d"  # disabled text, window text and button text
 
 
 def theme_stylesheet(theme: str) -> str:
-    """The theme's stylesheet from resources/themes (empty when it has none)."""
+    """The theme's stylesheet from genstudio/gui/themes (empty when it has none)."""
     path = THEMES_FOLDER / f"{theme}.qss"
     try:
         return path.read_text(encoding="utf-8")
