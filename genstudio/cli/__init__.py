@@ -23,6 +23,7 @@ from genstudio.cli import data as data_cli
 from genstudio.cli import jobs as jobs_cli
 from genstudio.cli import plugins as plugins_cli
 from genstudio.cli import vae as vae_cli
+from genstudio.cli.demo import demo
 from genstudio.cli.draw_steps import draw_steps
 from genstudio.cli.evaluate import evaluate
 from genstudio.cli.export import export
@@ -67,6 +68,7 @@ _COMMANDS: dict[str, tuple] = {
     "interpolate": (vae_cli.interpolate, {}),
     "walk": (walk, {}),
     "draw-steps": (draw_steps, {}),
+    "demo": (demo, {}),
     "gui": (gui, {}),
 }
 
