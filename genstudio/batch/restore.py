@@ -15,6 +15,9 @@ core gives two task names a meaning:
             SRCNN, Dong et al. 2014; VDSR, Kim et al. 2016): the output is `scale` times the input, tiles too.
 
 Any other task (`denoise`) runs the network on the image as it is; a mask is refused for tasks other than inpaint.
+A restorer that needs no training but declares `records_extra` (latent-inpaint: the generator it projects into)
+has its `model_extra(settings)` recorded as each output's `extra`, so a changed source is a different output
+(reruns redo it; `genstudio reproduce` refuses it).
 A restorer whose settings list the tasks a model learnt (`tasks`, comma-separated) is refused the others.
 The mask reaches the network as a fourth channel the pipeline appends (`Processor.planes`), so batches, tiles and
 resume treat image and mask as one input; each output's provenance records the mask's path and sha256.
@@ -202,6 +205,15 @@ def open_restorer(
                     session=session)
 
 
+def backend_extra(restorer: Stylizer) -> dict[str, Any]:
+    """What a restorer that needs no training says decides its pixels besides its settings (capability
+    `records_extra`, e.g. another model folder's weights by sha256); {} for a model folder, whose model.json and
+    weights' sha256 already say it."""
+    if restorer.target.folder is not None or not restorer.spec.capabilities.records_extra:
+        return {}
+    return dict(restorer.spec.load().model_extra(restorer.settings))
+
+
 def restore_folder(
     model_or_backend: str,
     inputs: list[str | os.PathLike[str]],
@@ -239,9 +251,12 @@ def restore_folder(
         raise UserError("no input images found")
     mask_spec = restorer.spec.input(InputKind.MASK)
     digests: dict[Path, str] = {}
+    extra = backend_extra(restorer)
 
     def record(item: Item, digest: str) -> dict[str, Any]:
         made = restorer.record(digest)
+        if extra:
+            made["extra"] = extra
         if masks is not None and mask_spec is not None:
             try:
                 path = masks.for_item(item)

@@ -108,7 +108,8 @@ def register_backends() -> list[BackendSpec]:
             ),
             loader="genstudio_restore.latent:LatentInpaintBackend",
             schema=LATENT_SCHEMA,
-            capabilities=Capabilities(tile_safe=False, reports_progress=True),
+            # records_extra: model_extra(config) names the source by its weights' sha256 in each output's record
+            capabilities=Capabilities(tile_safe=False, reports_progress=True, records_extra=True),
             inputs=_inputs(("inpaint",)),
         ),
     ]

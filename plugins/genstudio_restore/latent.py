@@ -9,6 +9,8 @@ projection and the fill back to the image's size (the generator makes images of 
 sharp as the model is large. A conditional model tries its classes across the restarts.
 
 Settings, not a model folder: `--set source=MODEL_FOLDER` names the generator or VAE (a trained model folder).
+The source decides the pixels, so its weights' sha256 is recorded with each output (`model_extra`, capability
+`records_extra`: provenance's `extra`), and `genstudio reproduce` refuses a source whose weights changed.
 """
 
 from __future__ import annotations
@@ -22,21 +24,31 @@ from torch.nn import functional as F
 from genstudio.errors import UserError
 
 
+def source_card(config: dict[str, Any]) -> Any:
+    """The source model folder's card, checked to be a generator's or an autoencoder's (no torch)."""
+    from genstudio.backends import BackendKind
+    from genstudio.models import read_checked_card
+
+    if not config["source"]:
+        raise UserError("latent-inpaint projects into a trained generator or VAE: pass --set source=MODEL_FOLDER")
+    card, spec = read_checked_card(config["source"])
+    if spec.kind not in (BackendKind.GENERATOR, BackendKind.AUTOENCODER):
+        raise UserError(f"latent-inpaint: {config['source']} is a {spec.kind.value}; it needs a generator or an "
+                        "autoencoder (VAE)")
+    return card
+
+
 class LatentInpainter(nn.Module):
     def __init__(self, config: dict[str, Any]):
         super().__init__()
         from genstudio.backends import BackendKind
         from genstudio.models import load_model
 
-        if not config["source"]:
-            raise UserError("latent-inpaint projects into a trained generator or VAE: pass --set "
-                            "source=MODEL_FOLDER")
-        loaded = load_model(config["source"], device="cpu")
-        if loaded.spec.kind not in (BackendKind.GENERATOR, BackendKind.AUTOENCODER):
-            raise UserError(f"latent-inpaint: {config['source']} is a {loaded.spec.kind.value}; it needs a "
-                            "generator or an autoencoder (VAE)")
+        card = source_card(config)
+        loaded = load_model(config["source"], device="cpu")  # checks the weights against the card's sha256
+        if loaded.card.weights_sha256 != card.weights_sha256:
+            raise UserError(f"latent-inpaint: {config['source']} changed while it was being opened; try again")
         self.source = loaded.module.eval().requires_grad_(False)
-        self.source_sha256 = loaded.card.weights_sha256
         self.decode = self.source.decode if loaded.spec.kind == BackendKind.AUTOENCODER else self.source.generate
         self.config = dict(config)
 
@@ -103,3 +115,9 @@ class LatentInpaintBackend:
     @staticmethod
     def build(config: dict[str, Any]) -> LatentInpainter:
         return LatentInpainter(config)
+
+    @staticmethod
+    def model_extra(config: dict[str, Any]) -> dict[str, Any]:
+        """What decides the pixels besides the settings: the source model, by its weights' sha256."""
+        card = source_card(config)
+        return {"source_backend": card.backend, "source_sha256": card.weights_sha256}
