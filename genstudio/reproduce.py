@@ -236,11 +236,22 @@ def _reproduce_restore(record: dict[str, Any], out: Path, model: str | None, sou
         if record.get("model_sha256") != new_record.get("model_sha256"):
             raise UserError(f"{target} is not the model that made this image (its weights' sha256 differs); pass "
                             "the right folder with --model")
+        _check_extra(record, new_record, str(target))
         with Image.open(made) as image:
             pixels = np.asarray(image.convert("RGB")).copy()
     new_record["batch"] = {**new_record.get("batch", {}), "format": batch.get("format", "png"),
                            "quality": batch.get("quality")}
     return pixels, new_record
+
+
+def _check_extra(record: dict[str, Any], new_record: dict[str, Any], target: str) -> None:
+    """A backend id's `extra` (what decides its pixels besides its settings: latent-inpaint's source model by its
+    weights' sha256) must be what made the image."""
+    before, after = _mapping(record, "extra"), _mapping(new_record, "extra")
+    changed = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+    if changed:
+        raise UserError(f"{target} no longer runs with what made this image ({', '.join(changed)} differs from the "
+                        "record: a model its settings name was retrained or replaced)")
 
 
 def _autoencoder_of(record: dict[str, Any], model: str | None) -> Any:
