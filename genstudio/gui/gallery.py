@@ -437,7 +437,7 @@ class GalleryPanel(QWidget):
 class ProvenanceTable(QTableWidget):
     """How the selected image was made: one row per field (plain text; the record is untrusted)."""
 
-    PLACEHOLDER = "Select an image on the canvas to see how it was made."
+    PLACEHOLDER = "Select one image, on the canvas or in the gallery, to see how it was made."
 
     def __init__(self, parent=None):
         super().__init__(0, 2, parent)
