@@ -270,7 +270,8 @@ def test_train_dialog_scans_the_dataset_and_queues_a_job(window, qtbot, tmp_path
     job = window.queue.get(job_id)
     assert job.kind == "train" and job.status == "queued" and job.params["config"] == {"ngf": 8}
     assert window.queue_model.rowCount() == 1
-    assert window.tabs.count() == 2 and window.tabs.currentWidget().folder.name == params["out"].split("/")[-1]
+    assert window.tabs.count() == 3  # the canvas, the gallery and this run's training view
+    assert window.tabs.currentWidget().folder.name == params["out"].split("/")[-1]
     assert window.library_model.count("model") == 1  # the run folder, listed as training
 
 
