@@ -144,10 +144,20 @@ def _check_request(spec: Any, task: str | None, masks: Masks | None) -> None:
         raise UserError(f"--mask and --mask-dir apply to --task inpaint, not {task}")
 
 
+def usable_tasks(spec: Any, settings: dict[str, Any]) -> tuple[str, ...]:
+    """The tasks a restorer can be asked for: its declared `task` choices, less those its settings' `tasks` list
+    (what a model learnt) leaves out; () when it declares no task."""
+    entry = next((item for item in spec.inputs if item.kind == InputKind.CHOICE and item.name == "task"), None)
+    if entry is None:
+        return ()
+    learnt = [name.strip() for name in str(settings.get("tasks") or "").split(",") if name.strip()]
+    return tuple(name for name in entry.choices if not learnt or name in learnt)
+
+
 def open_restorer(
     model_or_backend: str | os.PathLike[str],
     *,
-    task: str | None = None,  # one of the declared task choices (name or index); None: the first
+    task: str | None = None,  # one of the declared task choices (name or index); None: the first it learnt
     masks: Masks | None = None,  # where the masks come from (inpaint)
     assignments: list[str] = (),  # --set key=value for a backend id
     config: dict[str, Any] | None = None,  # a backend id's settings as a mapping (reproduce, the app)
@@ -167,13 +177,15 @@ def open_restorer(
                      None)
     if task not in (None, "") and task_spec is None:
         raise UserError(f"backend {spec.id!r} takes no --task")
+    usable = usable_tasks(spec, target.settings)
+    if task in (None, "") and usable:
+        task = usable[0]  # the first task the model learnt
     inputs = resolve_inputs(spec.id, spec.inputs, {"task": task}, provided_elsewhere=("input", "mask"))
     inputs.pop("input", None)
     params = {entry.name: inputs.pop(entry.name) for entry in spec.inputs if entry.kind == InputKind.CHOICE}
     chosen = params.get("task")
-    learnt = [name.strip() for name in str(target.settings.get("tasks") or "").split(",") if name.strip()]
-    if chosen is not None and learnt and chosen not in learnt:
-        raise UserError(f"{target.what} did not learn --task {chosen} (it learnt {', '.join(learnt)})")
+    if chosen is not None and chosen not in usable:
+        raise UserError(f"{target.what} did not learn --task {chosen} (it learnt {', '.join(usable)})")
     _check_request(spec, chosen, masks)
     scale = int(target.settings.get("scale", 2)) if chosen == UPSCALE else 1
     runtime_used, onnx_path = ("torch", None) if target.folder is None else choose_runtime(runtime, target.folder,
@@ -279,3 +291,74 @@ def restore_folder(
                           record, max_batch=restorer.max_batch, tileable=restorer.spec.capabilities.tile_safe,
                           owner=restorer.owner, planes=planes if masks is not None else None, scale=scale)
     return run_batch(items, processor, out, passed_over=passed_over, progress=progress, abort=abort, **batch_options)
+
+
+MASKS_FOLDER = "restore-masks"  # under the app's data folder: painted masks, kept so `genstudio reproduce` finds them
+SCRATCH_FOLDER = "restore"  # under the cache folder: where the pipeline writes before the result is read back
+
+
+def save_mask(mask: np.ndarray) -> Path:
+    """A painted mask (H x W, non-zero where the picture is to be filled) as a black-and-white PNG in the data
+    folder, named by content (the same mask is one file however often it is used)."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from genstudio import paths
+    from genstudio.fileio import atomic_write_bytes
+
+    pixels = np.where(np.asarray(mask) >= MASK_THRESHOLD, 255, 0).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "L").save(buffer, "PNG")
+    data = buffer.getvalue()
+    path = paths.data_dir() / MASKS_FOLDER / f"mask-{hashlib.sha256(data).hexdigest()[:16]}.png"
+    if not path.is_file() or path.read_bytes() != data:
+        atomic_write_bytes(path, data)
+    return path
+
+
+def restore_image(
+    model_or_backend: str,
+    image: str | os.PathLike[str],  # the image file (the app saves canvas pixels first)
+    *,
+    task: str | None = None,
+    mask: np.ndarray | str | os.PathLike[str] | None = None,  # H x W painted mask (saved by save_mask), or a file
+    config: dict[str, Any] | None = None,  # a backend id's settings (latent-inpaint's source, ...)
+    device: str = "auto",
+    max_size: int | None = None,
+    progress: EventSink | None = None,
+    abort: AbortCheck | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """One restored image and its provenance, as the app shows it: `genstudio restore MODEL IMAGE --task T
+    [--mask M] --out SCRATCH` into a scratch folder under the cache, read back and removed. UserError (one line)
+    for what the user can fix; Cancelled when `abort` stopped it."""
+    import tempfile
+
+    from PIL import Image
+
+    from genstudio import paths
+    from genstudio.errors import Cancelled
+    from genstudio.provenance import read_provenance
+
+    if isinstance(mask, np.ndarray) and not (np.asarray(mask) >= MASK_THRESHOLD).any():
+        raise UserError("the mask is empty: paint over what is to be filled first")
+    mask_path = save_mask(mask) if isinstance(mask, np.ndarray) else mask
+    scratch_root = paths.cache_dir() / SCRATCH_FOLDER
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="run-", dir=scratch_root) as scratch:
+        summary = restore_folder(model_or_backend, [image], scratch, task=task, mask=mask_path, config=config,
+                                 device=device, max_size=max_size, fmt="png", overwrite=True, workers=1,
+                                 progress=progress, abort=abort)
+        if summary.cancelled:
+            raise Cancelled("restore")
+        if summary.failed or summary.passed_over or summary.written != 1:
+            problems = summary.failed or summary.passed_over
+            raise UserError(problems[0]["reason"] if problems else f"{Path(image).name}: nothing was written")
+        (made,) = Path(scratch).rglob("*.png")
+        record = read_provenance(made)
+        with Image.open(made) as opened:
+            pixels = np.asarray(opened.convert("RGB")).copy()
+    if record is None:
+        raise UserError(f"restoring {Path(image).name} wrote no provenance")
+    return pixels, record

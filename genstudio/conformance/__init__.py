@@ -6,11 +6,14 @@ wrong, or is skipped with the reason; nothing stops at the first failure (a fail
   load         the loader imports, and the object it names has what the declared capabilities promise
   build        (torch) build(config) gives the kind's contract; (ONNX-only) the graph is found, its sha256 checked
   shapes       the network's output on tiny inputs: N x C x H x W, C in 1, 3 or 4 (a tile-safe image-to-image
-               network keeps H x W); an autoencoder's encode gives N x latent_dim twice
+               network keeps H x W, a restorer keeps it for every task it can be asked for); an autoencoder's
+               encode gives N x latent_dim twice
   range        every value finite and within [0, 1] (a network in [-1, 1] or 0..255 fails here)
   determinism  the same inputs twice give the same output
+  hole         (restorers that inpaint) the pixels outside the mask come back unchanged, and the hole does not
   batch        (generators, ONNX graphs) an image computed alone equals it computed in a batch
-  cli          `genstudio generate|stylize|translate` writes the images, with provenance naming the backend
+  cli          `genstudio generate|stylize|translate|restore` writes the images, with provenance naming the
+               backend (a restorer with its first task, and a mask when that is inpaint)
   job          the job runner writes the same pixels and records (time aside)
   app          the app's action (genstudio.gui.sampling, Qt-free) gives the same pixels and records
   pipeline     (image kinds) the pixels the command line writes are the network's own output for that image
@@ -80,8 +83,9 @@ def check_backend(target: str, *, assignments: list[str] | tuple[str, ...] = (),
             warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's tracer notes are not the plugin's failures
         state["work"] = Path(work)
-        network_checks(run, state, image_kind=spec.kind in IMAGE_KINDS)
-        path_checks(run, state, image_kind=spec.kind in IMAGE_KINDS)
+        image_kind = spec.kind in (*IMAGE_KINDS, BackendKind.RESTORER)  # one image in, one out
+        network_checks(run, state, image_kind=image_kind)
+        path_checks(run, state, image_kind=image_kind)
     return report
 
 

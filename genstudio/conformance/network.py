@@ -41,10 +41,33 @@ def network_checks(run: Callable[..., None], state: dict[str, Any], *, image_kin
     run("range", lambda: check_range(state["output"]), needs=("output",))
     run("determinism", lambda: check_same(state["output"], _as_array(_probe(state)), REPEAT_TOLERANCE,
                                           "the same inputs twice"), needs=("output",))
+    if is_restorer(state):
+        run("hole", lambda: _hole(state), needs=("output",))
     if image_kind:
         run("batch", lambda: (_ for _ in ()).throw(Skip("image-to-image modules run one image a call")))
     else:
         run("batch", lambda: _batch(state), needs=("output",))
+
+
+def is_restorer(state: dict[str, Any]) -> bool:
+    from genstudio.backends import BackendKind
+
+    return state["target"].spec.kind == BackendKind.RESTORER
+
+
+def restorer_task(state: dict[str, Any]) -> str | None:
+    """The task a restorer is checked with: the first it can be asked for (what the command line defaults to)."""
+    from genstudio.batch.restore import usable_tasks
+
+    tasks = usable_tasks(state["target"].spec, state["target"].settings)
+    return tasks[0] if tasks else None
+
+
+def hole_box(size: tuple[int, int] = CONTENT_SIZE) -> np.ndarray:
+    """H x W uint8, 255 in a box in the middle: the hole of the checks' inpainting."""
+    mask = np.zeros(size, np.uint8)
+    mask[size[0] // 4:size[0] * 3 // 4, size[1] // 4:size[1] * 3 // 4] = 255
+    return mask
 
 
 def _load(state: dict[str, Any]) -> str:
@@ -96,18 +119,24 @@ def _inputs(state: dict[str, Any]) -> dict[str, Any]:
         direction = spec.input(InputKind.DIRECTION)
         inputs["direction"] = direction.choices[0] if direction is not None else None
         inputs["choices"] = {entry.name: entry.choices[0] for entry in spec.inputs if entry.kind == InputKind.CHOICE}
+        if spec.kind == BackendKind.RESTORER:
+            inputs["mask"] = torch.from_numpy(hole_box() / np.float32(255))[None, None]  # 1 x 1 x H x W
     state["inputs"] = inputs
     return inputs
 
 
-def _probe(state: dict[str, Any]) -> Any:
-    """The module's own output for the seeded inputs."""
+def _probe(state: dict[str, Any], task: str | None = None) -> Any:
+    """The module's own output for the seeded inputs (a restorer's: for `task`, default its first; the mask for
+    inpaint only)."""
     import torch
 
     from genstudio.backends import BackendKind
 
     spec, module, inputs = state["target"].spec, state["module"], _inputs(state)
     with torch.no_grad():
+        if spec.kind == BackendKind.RESTORER:
+            task = task or restorer_task(state)
+            return module.restore(inputs["x"], inputs["mask"] if task == "inpaint" else None, task)
         if spec.kind in (BackendKind.GENERATOR, BackendKind.AUTOENCODER):
             return module.generate(inputs["z"], inputs["labels"])
         if spec.kind == BackendKind.TRANSLATOR:
@@ -126,6 +155,16 @@ def _shapes(state: dict[str, Any], image_kind: bool) -> str:
     spec = state["target"].spec
     batch = 1 if image_kind else 2
     size = CONTENT_SIZE if image_kind and spec.capabilities.tile_safe else None
+    if is_restorer(state):  # every task the restorer can be asked for keeps the size (the contract)
+        from genstudio.batch.restore import usable_tasks
+
+        tasks = usable_tasks(spec, state["target"].settings) or (None,)
+        for task in tasks[1:]:
+            check_images(_probe(state, task), 1, size=CONTENT_SIZE, what=f"the {task} output")
+        out = check_images(_probe(state, tasks[0]), 1, size=CONTENT_SIZE,
+                           what=f"the {tasks[0]} output" if tasks[0] else "output")
+        state["output"] = out
+        return "x".join(str(d) for d in out.shape) + (f" for {', '.join(tasks)}" if tasks[0] else "")
     out = check_images(_probe(state), batch, size=size)
     state["output"] = out
     if spec.kind == BackendKind.AUTOENCODER:
@@ -141,6 +180,24 @@ def _shapes(state: dict[str, Any], image_kind: bool) -> str:
                 else type(encoded).__name__
             raise Fail(f"encode returned {shapes}, expected (mean, log_variance), each {batch} x {latent}")
     return "x".join(str(d) for d in out.shape)
+
+
+def _hole(state: dict[str, Any]) -> str:
+    """A restorer's inpainting leaves the pixels outside the mask as they were (genstudio.backends.RestorerModel)."""
+    from genstudio.batch.restore import usable_tasks
+
+    if "inpaint" not in usable_tasks(state["target"].spec, state["target"].settings):
+        raise Skip("the restorer does not inpaint")
+    out = _as_array(_probe(state, "inpaint"))[0]
+    given = _inputs(state)["x"][0].numpy()
+    outside = hole_box() == 0
+    worst = float(np.abs(out - given)[:, outside].max())
+    if not worst <= REPEAT_TOLERANCE:
+        raise Fail(f"inpainting changed pixels outside the mask by up to {worst:.3g}; only the hole may change "
+                   "(composite the network's output into the hole)")
+    if np.array_equal(out[:, ~outside], given[:, ~outside]):
+        raise Fail("inpainting left the hole as it was")
+    return f"outside the hole unchanged (max difference {worst:.2g})"
 
 
 def _batch(state: dict[str, Any]) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from genstudio.conformance.common import PARITY_LEVELS, Fail, Skip, scratch
+from genstudio.conformance.network import hole_box, is_restorer, restorer_task
 
-INCIDENTAL = ("time", "input", "style")  # what may differ between two runs of one request (genstudio.provenance)
+INCIDENTAL = ("time", "input", "style", "mask")  # what may differ between two runs of a request (genstudio.provenance)
 CLI_TIMEOUT_S = 600
 
 
@@ -62,6 +63,9 @@ def _files(state: dict[str, Any]) -> dict[str, Path]:
     if state["target"].spec.input(InputKind.STYLE) is not None:
         files["style"] = folder / "style.png"
         Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(files["style"])
+    if is_restorer(state) and restorer_task(state) == "inpaint":
+        files["mask"] = folder / "mask.png"
+        Image.fromarray(hole_box((24, 32))).save(files["mask"])
     state["files"] = files
     return files
 
@@ -126,11 +130,7 @@ def _cli(state: dict[str, Any], image_kind: bool) -> str:
     out = scratch(state, "cli")
     sets = [part for assignment in state["assignments"] for part in ("--set", assignment)] if _by_id(state) else []
     if image_kind:
-        files = _files(state)
-        args = ["translate" if spec.kind.value == "translator" else "stylize", model, str(files["input"]),
-                "--out", str(out), "--device", "cpu"]
-        args += ["--style", str(files["style"])] if "style" in files else []
-        args += ["--direction", _direction(state)] if _direction(state) else []
+        args = [*_image_command(state, model), "--out", str(out), "--device", "cpu"]
     else:
         args = ["generate", model, "--count", "2", "--seed", "0", "--out", str(out), "--device", "cpu",
                 *_caption(state)]
@@ -146,6 +146,18 @@ def _cli(state: dict[str, Any], image_kind: bool) -> str:
             raise Fail(f"{path.name}'s provenance names backend {record.get('backend')!r}, not {spec.id!r}")
     state["cli_files"] = files
     return f"{len(files)} image(s), provenance naming {spec.id}"
+
+
+def _image_command(state: dict[str, Any], model: str) -> list[str]:
+    """`stylize|translate|restore MODEL INPUT` and the options of the image inputs the backend takes."""
+    spec, files = state["target"].spec, _files(state)
+    if is_restorer(state):
+        task = restorer_task(state)
+        args = ["restore", model, str(files["input"])] + (["--task", task] if task else [])
+        return args + (["--mask", str(files["mask"])] if "mask" in files else [])
+    args = ["translate" if spec.kind.value == "translator" else "stylize", model, str(files["input"])]
+    args += ["--style", str(files["style"])] if "style" in files else []
+    return args + (["--direction", _direction(state)] if _direction(state) else [])
 
 
 def _same_as_cli(state: dict[str, Any], made: dict[str, tuple[np.ndarray, dict[str, Any]]], where: str) -> str:
@@ -168,11 +180,18 @@ def _same_as_cli(state: dict[str, Any], made: dict[str, tuple[np.ndarray, dict[s
 
 
 def _job(state: dict[str, Any], image_kind: bool) -> str:
-    from genstudio.jobs.builtin import run_generate, run_stylize_folder
+    from genstudio.jobs.builtin import run_generate, run_restore_folder, run_stylize_folder
 
     out = scratch(state, "job")
     model, target = _model(state), state["target"]
-    if image_kind:
+    if is_restorer(state):
+        files = _files(state)
+        params = {"model": model, "inputs": [str(files["input"])], "out": str(out), "device": "cpu",
+                  "task": restorer_task(state)}
+        params.update({"mask": str(files["mask"])} if "mask" in files else {})
+        params.update({"set": list(state["assignments"])} if _by_id(state) else {})
+        run_restore_folder(params, lambda event: None, lambda: False)
+    elif image_kind:
         files = _files(state)
         params: dict[str, Any] = {"model": model, "inputs": [str(files["input"])], "out": str(out), "device": "cpu"}
         params.update({"style": str(files["style"])} if "style" in files else {})
@@ -193,6 +212,14 @@ def _app(state: dict[str, Any], image_kind: bool) -> str:
     target, model = state["target"], _model(state)
     folder = Path(model) if not _by_id(state) else None
     source = sampling.Source(target.spec.id, folder, dict(target.settings) if folder is None else {}, "cpu")
+    if is_restorer(state):  # the app's Restore… dialog runs restore_image on a worker thread
+        from genstudio.batch.restore import restore_image
+
+        files = _files(state)
+        pixels, record = restore_image(model, files["input"], task=restorer_task(state), mask=files.get("mask"),
+                                       config=dict(target.settings) if folder is None else None, device="cpu")
+        name = next(iter(state["cli_files"]))
+        return _same_as_cli(state, {name: (pixels.astype(np.int16), record)}, "app")
     if image_kind:
         files = _files(state)
         made = sampling.stylize(source, files["input"], files.get("style"), direction=_direction(state))
@@ -224,7 +251,19 @@ def _pipeline(state: dict[str, Any], image_kind: bool) -> str:
     params = _record(written).get("parameters") or {}
     content = read_rgb(files["input"])[None].contiguous()  # as the pipeline hands it over
     with torch.no_grad():
-        if spec.kind.value == "translator":
+        if is_restorer(state):
+            from genstudio.batch.restore import enlarge, read_mask
+
+            task = params.get("task")
+            if task == "upscale":  # the core enlarges first (bicubic, by the settings' scale)
+                scale = int(state["target"].settings.get("scale", 2))
+                content = torch.from_numpy(enlarge(content.numpy(), scale))
+            mask = None
+            if "mask" in files:
+                mask = torch.from_numpy(read_mask(files["mask"], tuple(content.shape[-2:])) / np.float32(255))
+                mask = mask.permute(2, 0, 1)[None]  # 1 x 1 x H x W
+            out = module.restore(content, mask, task)
+        elif spec.kind.value == "translator":
             out = module.translate(content, params.get("direction"))
         else:
             style = read_rgb(files["style"]) if "style" in files else None
@@ -264,10 +303,7 @@ def _onnx_parity(state: dict[str, Any], image_kind: bool) -> str:
     record = export_model(model)  # its own parity check against PyTorch: a UserError when it fails
     out = scratch(state, "onnx")
     if image_kind:
-        files = _files(state)
-        args = ["translate" if spec.kind.value == "translator" else "stylize", model, str(files["input"])]
-        args += ["--style", str(files["style"])] if "style" in files else []
-        args += ["--direction", _direction(state)] if _direction(state) else []
+        args = _image_command(state, model)
     else:
         args = ["generate", model, "--count", "2", "--seed", "0", *_caption(state)]
     code, message = _genstudio([*args, "--out", str(out), "--runtime", "onnx", "--provider", "cpu"])

@@ -74,8 +74,8 @@ LATENT_SCHEMA = ConfigSchema([
     ConfigField("restarts", "int", 2, "Random starting latents tried; the best fit is kept.", min=1, max=64),
     ConfigField("prior", "float", 0.001, "Weight of the ||z||^2 prior that keeps the latent plausible (Bora et "
                 "al. 2017, section 4).", min=0.0, max=10.0),
-    ConfigField("feather", "int", 2, "Pixels over which the fill is blended into the picture at the hole's edge.",
-                min=0, max=64),
+    ConfigField("feather", "int", 0, "Pixels outside the hole over which the fill is blended into the picture "
+                "(softens the seam, but changes those pixels; 0: only the hole changes).", min=0, max=64),
     ConfigField("seed", "int", 0, "Seed of the starting latents.", min=0, max=2**31 - 1),
 ])
 

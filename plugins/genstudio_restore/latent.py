@@ -4,7 +4,8 @@ generator or VAE (Bora, Jalal, Price & Dimakis 2017, "Compressed Sensing using G
     z* = argmin_z || (1 - m) * (G(z) - x) ||^2 / |1 - m| + prior * ||z||^2 / d
 
 over `restarts` random starts (seeded), `steps` of Adam each; the hole is then filled with G(z*), blended into
-the picture over `feather` pixels at the hole's edge. The image and mask are resized to the model's side for the
+the picture over `feather` pixels outside the hole's edge (0 by default: only the hole changes, as the restorer
+contract asks). The image and mask are resized to the model's side for the
 projection and the fill back to the image's size (the generator makes images of one size), so the fill is as
 sharp as the model is large. A conditional model tries its classes across the restarts.
 
