@@ -82,7 +82,7 @@ class JobsMixin:
     def show_job_results(self, job: Job) -> int:
         """Put a finished generate job's images on the canvas; returns how many."""
         files = [path for path in (job.result or {}).get("files", []) if Path(path).is_file()]
-        self.content.set_images(CanvasImage.from_file(path) for path in files)
+        self.edits.show([CanvasImage.from_file(path) for path in files], f"Show job {job.id}'s images")  # undoable
         self.tabs.setCurrentWidget(self.canvas)
         return len(files)
 
@@ -304,7 +304,7 @@ class JobsMixin:
             self.show_message(self._generate_blocker())
             return None
         explorer = LatentExplorer(source, self.content, self.params.options.chosen_label(), parent=self)
-        explorer.send_to_canvas.connect(self.content.set_images)
+        explorer.send_to_canvas.connect(lambda images: self.edits.show(images, "Send the latent path to the canvas"))
         explorer.show()
         self.explorers.append(explorer)
         return explorer

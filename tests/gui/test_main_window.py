@@ -174,8 +174,11 @@ def test_latent_explorer_interpolates_between_seeds(window, qtbot):
     ts = [image.record["parameters"]["t"] for image in explorer.content.images]
     assert ts == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert not np.array_equal(explorer.content.images[0].pixels, explorer.content.images[-1].pixels)
+    before = list(window.content.images)
     explorer.send_to_canvas.emit(list(explorer.content.images))
     assert len(window.content.images) == 5
+    window.edits.undo()  # sending replaced the canvas: one undo brings the previous set back
+    assert window.content.images == before
     explorer.close()
 
 
@@ -282,3 +285,21 @@ def test_run_app_starts_on_an_empty_user_folder_and_quits(qtbot, isolated_home):
     assert len(seen) == 1
     assert seen[0].queue.path.is_relative_to(isolated_home)  # the user's queue, created on first start
     assert seen[0].worker is None  # stopped on close
+
+
+def test_a_generate_jobs_results_replace_the_canvas_undoably(window, tmp_path):
+    from types import SimpleNamespace
+
+    from genstudio.provenance import write_png
+
+    files = []
+    for index in range(2):
+        path = tmp_path / f"job-{index}.png"
+        write_png(path, np.full((4, 4, 3), 60 * index, np.uint8), {"parameters": {"seed": 1, "index": index}})
+        files.append(str(path))
+    kept = [CanvasImage("before", np.zeros((4, 4, 3), np.uint8), None, {"parameters": {"seed": 9, "index": 0}})]
+    window.edits.show(kept)
+    assert window.show_job_results(SimpleNamespace(id=7, result={"files": [*files, str(tmp_path / "gone.png")]})) == 2
+    assert [image.path for image in window.content.images] == [Path(path) for path in files]
+    window.edits.undo()
+    assert [image.title for image in window.content.images] == ["before"]
