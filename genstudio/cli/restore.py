@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
-from genstudio.cli.output import JSON_OPTION, SET_OPTION, console, console_err, print_json, shown
+from genstudio.cli.output import JSON_OPTION, SET_OPTION
 from genstudio.cli.progress import ProgressBar
+from genstudio.cli.stylize import print_batch_summary
 
 
 def restore(
@@ -17,7 +18,7 @@ def restore(
     inputs: list[Path] = typer.Argument(..., help="Image files and folders."),
     out: Path = typer.Option(..., "--out", help="Output folder; the input tree is mirrored inside it."),
     task: str | None = typer.Option(None, "--task", help="inpaint, denoise or upscale (the backend's tasks; see "
-                                    "`genstudio backends show`); default: its first."),
+                                    "`genstudio backends show`); default: the first the model learnt."),
     mask: Path | None = typer.Option(None, "--mask", help="inpaint: one mask for every image, white where filled."),
     mask_dir: Path | None = typer.Option(None, "--mask-dir", help="inpaint: a mask per image, matched by name "
                                          "(sub/a.png for sub/a.jpg)."),
@@ -40,7 +41,6 @@ def restore(
     """Inpaint, denoise or upscale images; bad files and missing masks are skipped and listed, reruns skip finished
     outputs (exit 1 if any failed)."""
     from genstudio.batch.restore import restore_folder
-    from genstudio.errors import debug_enabled
 
     with ProgressBar(enabled=not as_json) as bar:
         summary = restore_folder(model, inputs, out, task=task, mask=mask, mask_dir=mask_dir,
@@ -48,18 +48,4 @@ def restore(
                                  recursive=recursive, pattern=glob, progress=bar, fmt=fmt, quality=quality,
                                  overwrite=overwrite, max_size=max_size, tile=tile, overlap=overlap,
                                  workers=workers, report_file=report)
-    debug = debug_enabled()
-    if as_json:
-        print_json(summary.to_dict())
-    else:
-        state = "stopped" if summary.cancelled else "done"
-        console.print(f"{state}: {summary.written} written, {summary.up_to_date} already up to date, "
-                      f"{len(summary.failed) + len(summary.passed_over)} skipped in {summary.seconds:.1f}s "
-                      f"({summary.images_per_second:.2f} img/s) -> {shown(summary.out)}", highlight=False)
-        for entry in summary.failed + summary.passed_over:
-            console_err.print(f"[yellow]skipped[/] {shown(entry['path'])}: {shown(entry['reason'])}", highlight=False)
-            if debug and entry.get("traceback"):
-                console_err.print(entry["traceback"].rstrip(), markup=False, highlight=False, soft_wrap=True)
-        if not debug and any(entry.get("traceback") for entry in summary.failed):
-            console_err.print("(a plugin failed: run with --debug for the traceback)", highlight=False)
-    raise typer.Exit(summary.exit_code)
+    print_batch_summary(summary, as_json)

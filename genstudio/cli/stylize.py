@@ -4,6 +4,7 @@ translator backends): stylize or translate files and whole folders through the b
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -50,7 +51,12 @@ def stylize(
                                  recursive=recursive, pattern=glob, progress=bar, fmt=fmt, quality=quality,
                                  overwrite=overwrite, max_size=max_size, tile=tile, overlap=overlap,
                                  workers=workers, report_file=report)
+    print_batch_summary(summary, as_json)
 
+
+def print_batch_summary(summary: Any, as_json: bool) -> None:
+    """How a folder batch ended (stylize, translate, restore): the JSON summary, or a line and the skipped inputs
+    with their reasons; a plugin's tracebacks with --debug. Exits with the summary's code (1 if any failed)."""
     from genstudio.errors import debug_enabled
 
     debug = debug_enabled()  # genstudio --debug
@@ -60,7 +66,7 @@ def stylize(
         state = "stopped" if summary.cancelled else "done"
         console.print(f"{state}: {summary.written} written, {summary.up_to_date} already up to date, "
                       f"{len(summary.failed) + len(summary.passed_over)} skipped in {summary.seconds:.1f}s "
-                      f"({summary.images_per_second:.2f} img/s) -> {summary.out}", highlight=False)
+                      f"({summary.images_per_second:.2f} img/s) -> {shown(summary.out)}", highlight=False)
         for entry in summary.failed + summary.passed_over:
             console_err.print(f"[yellow]skipped[/] {shown(entry['path'])}: {shown(entry['reason'])}", highlight=False)
             if debug and entry.get("traceback"):  # a plugin's bug: where it happened
