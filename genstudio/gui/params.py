@@ -201,6 +201,12 @@ class GenerationOptions(QWidget):
         self.label.setToolTip("The class to draw; 'all classes' cycles through them.")
         self.label_row = QLabel("Class")
         layout.addRow(self.label_row, self.label)
+        from genstudio.gui.caption_box import CaptionBox
+
+        self.caption = CaptionBox()  # caption models: what to draw, completed from the model's vocabulary
+        self.caption_row = QLabel("Caption")
+        layout.addRow(self.caption_row, self.caption)
+        self.set_vocabulary(None)
         self.truncation = QDoubleSpinBox()
         self.truncation.setRange(0.0, 1.0)
         self.truncation.setSingleStep(0.05)
@@ -260,6 +266,11 @@ class GenerationOptions(QWidget):
         self.label.setVisible(bool(names))
         self.label_row.setVisible(bool(names))
 
+    def set_vocabulary(self, vocabulary: tuple[list[str], int] | None) -> None:
+        """Show the caption box for a caption model ((words, max tokens)); None hides it."""
+        self.caption.set_vocabulary(*(vocabulary or (None,)))
+        self.caption_row.setVisible(vocabulary is not None)
+
     def chosen_label(self) -> int | None:
         return self.label.currentData() if self.label.count() else None
 
@@ -291,7 +302,8 @@ class GenerationOptions(QWidget):
 
     def options(self) -> dict[str, Any]:
         return {"seed": self.seed.value(), "count": self.count.value(), "label": self.chosen_label(),
-                "truncation": round(self.truncation.value(), 4), "truncation_cutoff": self.truncation_cutoff()}
+                "truncation": round(self.truncation.value(), 4), "truncation_cutoff": self.truncation_cutoff(),
+                "caption": self.caption.caption()}
 
 
 class StyleOptions(QWidget):

@@ -105,6 +105,15 @@ def class_names(source: Source) -> list[str]:
     return [str(sampler.label_name(i)) for i in range(sampler.num_classes)]
 
 
+def caption_vocabulary(source: Source) -> tuple[list[str], int] | None:
+    """(the words, the longest caption in tokens) of a caption model, for the caption box; None for other sources."""
+    sampler = _sampler(source)
+    if not sampler.takes_captions:
+        return None
+    tokenizer = sampler.tokenizer
+    return list(tokenizer.words), tokenizer.max_tokens
+
+
 def style_layers(source: Source) -> int:
     """How many style layers a style-based source has (crossover layers are 1 .. n - 1); 0 for other sources."""
     return _sampler(source).num_ws

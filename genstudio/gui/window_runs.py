@@ -9,6 +9,7 @@ from genstudio.errors import UserError
 from genstudio.gui.content import CanvasImage
 from genstudio.gui.sampling import IMAGE_TO_IMAGE, Source, why_not_stylize
 from genstudio.gui.workers import Task
+from genstudio.inputs import InputKind
 
 
 class RunsMixin:
@@ -21,22 +22,26 @@ class RunsMixin:
         thread (it builds the model)."""
         self.params.options.set_classes([])
         self.params.options.set_style_layers(0)
+        self.params.options.set_vocabulary(None)
         source = self.current_source()
         capabilities = self.selection[1].capabilities if source is not None else None
-        if source is None or self._generate_blocker() or not (capabilities.conditional or capabilities.style_mixing):
+        captioned = source is not None and self.selection[1].input(InputKind.CAPTION) is not None
+        if source is None or self._generate_blocker() or not (capabilities.conditional or capabilities.style_mixing
+                                                              or captioned):
             return
-        from genstudio.gui.sampling import class_names, style_layers
+        from genstudio.gui.sampling import caption_vocabulary, class_names, style_layers
 
-        task = Task(lambda emit, abort: (class_names(source), style_layers(source)))
+        task = Task(lambda emit, abort: (class_names(source), style_layers(source), caption_vocabulary(source)))
         task.signals.finished.connect(lambda found: self._set_classes(source, *found))
         task.signals.failed.connect(self.show_message)
         self.label_task = task.start()
 
-    def _set_classes(self, source: Source, names: list[str], layers: int = 0) -> None:
+    def _set_classes(self, source: Source, names: list[str], layers: int = 0, vocabulary: Any = None) -> None:
         current = self.current_source()
         if current is not None and (current.backend, current.folder) == (source.backend, source.folder):
             self.params.options.set_classes(names)
             self.params.options.set_style_layers(layers)
+            self.params.options.set_vocabulary(vocabulary)
 
     # ------------------------------------------------------------------ generate
 
@@ -65,7 +70,7 @@ class RunsMixin:
         seed = options.seed_for_run(first_run=self._first_generate)
         self._first_generate = False
         count, label, truncation = options.count.value(), options.chosen_label(), options.truncation.value()
-        cutoff = options.truncation_cutoff()
+        cutoff, caption = options.truncation_cutoff(), options.caption.caption()
         from genstudio.gui.sampling import generate, mixing_grid
 
         if grid is not None:
@@ -75,7 +80,7 @@ class RunsMixin:
             items = (mixing_grid(source, **grid, label=label, truncation=round(truncation, 4),
                                  truncation_cutoff=cutoff, abort=abort) if grid is not None else
                      generate(source, seed=seed, count=count, label=label, truncation=round(truncation, 4),
-                              truncation_cutoff=cutoff, abort=abort))
+                              truncation_cutoff=cutoff, caption=caption, abort=abort))
             for item in items:
                 emit(item)
             return count
