@@ -205,16 +205,17 @@ def _reproduce_stylize(record: dict[str, Any], out: Path, model: str | None, sou
 
 
 def _reproduce_restore(record: dict[str, Any], out: Path, model: str | None, source: str | None = None,
-                       style: str | None = None, progress: Any = None) -> tuple[Any, dict[str, Any]]:
-    """A restored image: the restore pipeline on its input (and its mask, found where the record says and checked
-    by sha256), into a scratch folder beside --out, as `_reproduce_stylize` does."""
+                       style: str | None = None, progress: Any = None,
+                       mask: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """A restored image: the restore pipeline on its input (and its mask, given again with --mask or found where
+    the record says, checked by sha256), into a scratch folder beside --out, as `_reproduce_stylize` does."""
     from genstudio.batch.restore import restore_folder
     from genstudio.provenance import read_provenance
 
     params = dict(_mapping(record, "parameters"))
     batch = _mapping(record, "batch")
     content = _located(record.get("input"), source, record.get("input_sha256"), "input image", "--input")
-    mask = (_located(record.get("mask"), None, record.get("mask_sha256"), "mask", "the restore command's --mask")
+    mask = (_located(record.get("mask"), mask, record.get("mask_sha256"), "mask", "--mask")
             if record.get("mask_sha256") else None)
     target = model or record.get("model")
     if not target:
@@ -339,10 +340,11 @@ def _mapping(record: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, model: str | None = None,
-              source: str | None = None, style: str | None = None, overwrite: bool = False,
-              progress: Any = None) -> Reproduction:
+              source: str | None = None, style: str | None = None, mask: str | None = None,
+              overwrite: bool = False, progress: Any = None) -> Reproduction:
     """Re-create `image` from its provenance into `out` (in the original's format) and compare the pixels.
-    `model`, `source` and `style` point at the model folder, input image and style image when they moved.
+    `model`, `source`, `style` and `mask` point at the model folder, input image, style image and (inpainting)
+    mask when they moved.
 
     The record is untrusted input (anyone can write a PNG chunk): its settings go through the backend's schema
     like typed ones, long work (an optimisation-based stylizer) reports `progress`, and a value of the wrong type
@@ -363,11 +365,14 @@ def reproduce(image: str | os.PathLike[str], out: str | os.PathLike[str], *, mod
         raise UserError(f"{out} exists; pass --overwrite to replace it")
     if out.resolve() == image.resolve():
         raise UserError("--out must not be the original image")
+    if mask is not None and not record.get("mask_sha256"):
+        raise UserError(f"{image} was made without a mask; drop --mask")
     real_folder(out.parent)
     try:
         if operation in ("stylize", "translate", "restore"):
+            files = {"mask": mask} if operation == "restore" else {}
             pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style,
-                                                        progress=progress)
+                                                        progress=progress, **files)
         else:
             pixels, new_record = REPRODUCERS[operation](record, out, model, source=source, style=style)
         quality = int(_mapping(record, "batch").get("quality") or 92)
