@@ -43,17 +43,19 @@ def reproduce(
     model: str | None = typer.Option(None, "--model", help="The model folder, when it moved since."),
     source: str | None = typer.Option(None, "--input", help="The stylized input image, when it moved since."),
     style: str | None = typer.Option(None, "--style", help="The style image, when it moved since."),
+    mask: str | None = typer.Option(None, "--mask", help="The inpainting mask, when it moved since."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Re-create an image from its provenance and compare it with the original (exit 1 if pixels differ).
-    Works for generated and stylized images (PNG, or JPEG/WebP with their .json sidecar); --out takes the
+    Works for generated, stylized and restored images (PNG, or JPEG/WebP with their .json sidecar); --out takes the
     original's format."""
     from genstudio.cli.progress import ProgressBar
     from genstudio.reproduce import reproduce as run
 
     with ProgressBar(enabled=not as_json) as bar:  # a recorded optimisation may take minutes: show it
-        result = run(image, out, model=model, source=source, style=style, overwrite=overwrite, progress=bar)
+        result = run(image, out, model=model, source=source, style=style, mask=mask, overwrite=overwrite,
+                     progress=bar)
     if as_json:
         print_json(result.to_dict())
     elif result.identical:
