@@ -205,3 +205,23 @@ def test_training_resumes_exactly(images, tmp_path):
     # convolution kernels chosen per call), so the check is a tolerance far below one step's change
     assert ours.keys() == theirs.keys()
     assert all(torch.allclose(ours[k], theirs[k], atol=1e-5, rtol=1e-4) for k in ours)
+
+
+def test_reproduce_finds_a_moved_mask_with_the_mask_option(trained, photos, tmp_path):
+    mask = box_mask(tmp_path / "mask.png")
+    invoke("restore", trained, photos / "0.png", "--task", "inpaint", "--mask", mask, "--out", tmp_path / "out",
+           "--device", "cpu", "--runtime", "torch")
+    made = tmp_path / "out" / "0.png"
+    moved = mask.rename(tmp_path / "elsewhere.png")
+    message = invoke("reproduce", made, "--out", tmp_path / "a.png", code=2).output
+    assert "is not there any more; pass it with --mask" in message
+    other = box_mask(tmp_path / "other.png", box=(0, 0, 4, 4))
+    message = invoke("reproduce", made, "--out", tmp_path / "a.png", "--mask", other, code=2).output
+    assert "is not the mask that made this image" in message
+    result = invoke("reproduce", made, "--out", tmp_path / "a.png", "--mask", moved, "--json")
+    assert json.loads(result.stdout)["identical"] is True
+    invoke("restore", trained, photos / "1.png", "--task", "denoise", "--out", tmp_path / "plain", "--device", "cpu",
+           "--runtime", "torch")
+    message = invoke("reproduce", tmp_path / "plain" / "1.png", "--out", tmp_path / "b.png", "--mask", moved,
+                     code=2).output
+    assert "was made without a mask; drop --mask" in message
