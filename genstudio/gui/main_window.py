@@ -154,6 +154,8 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
                                           "Interpolate between two seeds of the selected generator")
         self.steps_action = self._action("Drawing steps…", self.open_steps_player, None,
                                          "Play and export how the selected model draws, step by step (DRAW)")
+        self.restore_action = self._action("Restore…", self.open_restore, "Ctrl+R", "Inpaint (paint a mask), "
+                                           "denoise or upscale the selected image with a restorer")
         self.training_action = self._action("Training view", self.open_training_selected, None,
                                             "Loss curves and samples of the selected model folder")
         self.plugins_action = self._action("Plugins…", self.open_plugin_manager, None, "Installed plugins")
@@ -187,12 +189,13 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
         menu.addActions([self.generate_action, self.train_action, *self.kind_actions.values(), self.latent_action,
                          self.plugins_action, self.try_action])
         menu.addAction(self.steps_action)
+        menu.addAction(self.restore_action)
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1", "Every shortcut of the app"))
         menu.addAction(self._action("Quick tour", self.show_tour, None, "A short tour of the window"))
         self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.canvas.addActions([self.save_action, self.copy_action, self.compare_action, self.grid_action,
-                                self.single_action, self.fit_action, self.actual_action])
+        self.canvas.addActions([self.save_action, self.copy_action, self.restore_action, self.compare_action,
+                                self.grid_action, self.single_action, self.fit_action, self.actual_action])
         self._update_actions()
 
     def try_it(self):
@@ -203,6 +206,11 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.show_message("no installed backend generates without training: use Train… first")
             return None
         return self.generate()
+
+    def open_restore(self):
+        from genstudio.gui.mask_painter import open_restore
+
+        return open_restore(self)
 
     def open_steps_player(self):
         from genstudio.gui.steps_player import open_steps_player
