@@ -141,12 +141,17 @@ class MaskCanvas(QWidget):
         target = QRectF(origin.x(), origin.y(), self.image.width() * scale, self.image.height() * scale)
         painter.drawImage(target, self.image)
         if self.painting:
-            overlay = QImage(self.mask.size(), QImage.Format.Format_ARGB32)
-            overlay.fill(QColor(255, 0, 0))
-            overlay.setAlphaChannel(self.mask.convertToFormat(QImage.Format.Format_Alpha8))
-            painter.setOpacity(0.5)
-            painter.drawImage(target, overlay)
+            painter.drawImage(target, self._overlay())
         painter.end()
+
+    def _overlay(self) -> QImage:
+        """The mask as half-transparent red where painted, clear elsewhere (a greyscale image converts to an
+        opaque alpha channel, so the overlay is built from the mask's values)."""
+        mask = self.mask_array()
+        overlay = np.zeros((*mask.shape, 4), np.uint8)
+        overlay[..., 0] = 255
+        overlay[..., 3] = mask // 2
+        return to_qimage(overlay)
 
 
 def _preview(pixmap: QPixmap) -> QPixmap:

@@ -65,6 +65,8 @@ def test_paint_erase_undo_then_inpaint_and_upscale_like_the_command_line(qtbot, 
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(30, 10))
     painted = canvas.mask_array()
     assert painted.shape == (32, 40) and painted[10, 10:31].min() == 255 and painted[25, :].max() == 0
+    overlay = canvas._overlay()  # what is drawn over the image: red where painted, clear elsewhere
+    assert overlay.pixelColor(20, 10).alpha() > 0 and overlay.pixelColor(20, 25).alpha() == 0
     dialog.eraser.setChecked(True)
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(20, 10))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(20, 10))
