@@ -16,8 +16,9 @@ binary) and the VAE is convolutional, so the figures compare the two backends on
 Findings (this shared 2-core machine, load about 10, 3 minutes each, k = 50, seed 0): with the defaults DRAW (T = 16,
 LSTMs of 128, read 4 x 4, write 5 x 5) trains 628 steps at 229 images/s and reaches 355.2 nats NLL (neg. ELBO 364.9);
 the VAE trains 1486 steps at 528 images/s and reaches 317.6 (322.3): DRAW is 12% worse at equal wall time, far from
-converged after its 628 steps. With 2 torch threads on the busy CPU DRAW's many small ops ran 8x slower (16 steps in
-3 minutes), hence --threads 1.
+converged after its 628 steps. With --set-draw steps=8 (T = 8) DRAW trains 1599 steps at 580 images/s and reaches
+345.5 (354.4) against the VAE's 316.6 (321.0) in the same run: 9% worse. With 2 torch threads on the busy CPU
+DRAW's many small ops ran 8x slower (16 steps in 3 minutes), hence --threads 1.
 """
 
 from __future__ import annotations
