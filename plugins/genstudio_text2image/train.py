@@ -58,8 +58,10 @@ class TextToImageTask:
         images, labels = batch
         real = images * 2 - 1  # [0, 1] -> [-1, 1]
         right = choose_captions(labels.long())  # N x L
+        longest = int((right != 0).sum(1).max().clamp(min=1))
+        right = right[:, :longest]  # padding past the longest caption changes nothing (a causal GRU, masked mean)
         if self.sample_captions is None:
-            self.sample_captions = right[:SAMPLE_CAPTIONS].detach().cpu()
+            self.sample_captions = labels[:SAMPLE_CAPTIONS, 0].detach().cpu()  # each image's first caption
         count = real.shape[0]
         shift = int(torch.randint(1, max(2, count), ()).item()) if count > 1 else 0
         wrong = right.roll(shift, 0)  # another image's caption (GAN-CLS's mismatched text)
