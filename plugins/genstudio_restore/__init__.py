@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, InputKind, InputSpec, hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # 0.2: the network refines a pull-push fill (0.1 models fill from black)
 
 TASKS = ("inpaint", "denoise", "upscale")  # the order is the graph's task index: never reorder
 
@@ -49,6 +49,9 @@ RESTORE_SCHEMA = ConfigSchema([
                 max=100.0, label="hole weight"),
     ConfigField("lambda_adv", "float", 0.01, "Weight of the least-squares adversarial loss; 0 turns D off.",
                 min=0.0, max=10.0, label="adversarial weight"),
+    ConfigField("adv_warmup", "int", 1000, "Steps of L1 (and perceptual) loss alone before the adversarial loss and "
+                "D's training start: a PatchGAN judging the first blurry fills swamps L1.", min=0, max=10**8,
+                label="adversarial warm-up"),
     ConfigField("perceptual", "choice", "auto",
                 "VGG19 perceptual loss: auto (ImageNet weights when found, else none), imagenet (required), "
                 "random (a seeded random VGG19: a lower-quality offline mode) or off.",

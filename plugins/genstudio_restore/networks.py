@@ -6,17 +6,22 @@ how far to trust what it sees (a hole, a valid pixel, noise): the learnt form of
 
 U-Net (Ronneberger et al. 2015) at H x W, width w, `levels` levels (4 standard, 3 lite):
 
-    [visible image 3 | mask 1 | task one-hot T] x H x W -> gated conv5 -> w x H
+    [coarse fill 3 | mask 1 | task one-hot T] x H x W -> gated conv5 -> w x H
     -> (gated conv3/2, gated conv3) per level -> (w * 2^l) x H/2^l, l = 1 .. levels - 1 (width capped at 8 w)
     -> two dilated gated conv3 (dilation 2, 4; Iizuka et al. 2017) at the bottom
     -> per level: nearest 2x up, concatenate the skip, two gated conv3 -> back to w x H
-    -> conv3 -> 3 x H x W, added to the visible image (residual learning, Kim et al. 2016)
+    -> conv3 -> 3 x H x W, added to the coarse fill (residual learning, Kim et al. 2016)
 
-For inpainting the result inside the mask is the network's and outside it the input comes back unchanged; for
-the other tasks (no mask) the whole image is the network's. Sides that do not divide
+The coarse fill is the input with its holes filled by pull-push interpolation (Gortler et al. 1996, "The
+Lumigraph", section 3.3: a pyramid of weighted averages pulled down to where every pixel is known, pushed back up
+where the finer level does not know enough), a smooth fill about as good as Telea's (2004) inside the holes at
+no training. The network learns what to add to it, and starts as that fill (its last layer is zero); for the
+tasks without a mask the coarse fill is the input itself, so upscaling starts as bicubic (the input is already
+enlarged) and denoising as the identity. For inpainting the result inside the mask is the network's and outside
+it the input comes back unchanged; for the other tasks the whole image is the network's. Sides that do not divide
 by 2^(levels - 1) are padded (edges repeated) and the output cropped back; the pad amounts are computed from the
 traced shape, so an exported graph does the same at every size. Only convolutions, nearest up-sampling, sigmoid,
-concatenation and padding: nothing (no FFT) that ONNX cannot express.
+concatenation, padding, average pooling and bilinear up-sampling: nothing (no FFT) that ONNX cannot express.
 """
 
 from __future__ import annotations
@@ -29,6 +34,29 @@ from genstudio.errors import UserError
 from genstudio_restore import TASKS
 
 MAX_WIDTH_FACTOR = 8
+PULL_PUSH_LEVELS = 12  # halvings of the pull-push pyramid: holes up to about 2^12 px across are filled
+
+
+def pull_push(content: torch.Tensor, hole: torch.Tensor, levels: int = PULL_PUSH_LEVELS) -> torch.Tensor:
+    """N x C x H x W with its holes (N x 1 x H x W, 1 = unknown) filled by pull-push (Gortler et al. 1996, 3.3):
+    pull: each level's colour is the weight-averaged colour of the 2 x 2 pixels below it and its weight the
+    sum of theirs, capped at 1; push: from the coarsest level up, a pixel keeps its own colour by its weight and
+    takes the rest from the (bilinearly) enlarged coarser fill. Known pixels come back unchanged."""
+    weight = 1 - hole
+    colour = content
+    pyramid = []
+    for _ in range(levels):
+        height, width = colour.shape[-2], colour.shape[-1]
+        pyramid.append((colour, weight, height, width))
+        pad = (0, _pad_amount(width, 2), 0, _pad_amount(height, 2))  # odd sides: a zero-weight edge
+        total = 4 * F.avg_pool2d(F.pad(weight, pad), 2)  # N x 1 x H/2 x W/2
+        colour = 4 * F.avg_pool2d(F.pad(colour * weight, pad), 2) / total.clamp_min(1e-8)
+        weight = total.clamp(0, 1)
+    fill = colour
+    for colour, weight, height, width in reversed(pyramid):
+        enlarged = F.interpolate(fill, scale_factor=2.0, mode="bilinear", align_corners=False)
+        fill = weight * colour + (1 - weight) * enlarged[..., :height, :width]
+    return content * (1 - hole) + fill * hole
 
 
 class GatedConv(nn.Module):
@@ -51,7 +79,7 @@ def _pad_amount(side, multiple: int):
 
 
 class RestoreUNet(nn.Module):
-    """[visible | mask | task planes] -> the residual to add to the visible image, same size."""
+    """[coarse fill | mask | task planes] -> the residual to add to the coarse fill, same size."""
 
     def __init__(self, width: int, levels: int, tasks: int = len(TASKS)):
         super().__init__()
@@ -97,10 +125,10 @@ class Restorer(nn.Module):
     def forward(self, content: torch.Tensor, mask: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         """content N x 3 x H x W, mask N x 1 x H x W (1 = hole), task int64 [1] or [N] (indexes into TASKS) ->
         N x 3 x H x W, not clipped (training's losses see the raw values)."""
-        visible = content * (1 - mask)
+        coarse = pull_push(content * (1 - mask), mask)  # the holes filled smoothly; the rest is the input
         onehot = self.task_eye[task.reshape(-1)].reshape(-1, len(TASKS), 1, 1)  # 1 (or N) x T x 1 x 1
         planes = onehot * torch.ones_like(mask)  # N x T x H x W
-        predicted = visible + self.net(torch.cat([visible, mask, planes], dim=1))
+        predicted = coarse + self.net(torch.cat([coarse, mask, planes], dim=1))
         keep = (1 - mask) * onehot[:, :1]  # inpaint (index 0) keeps the picture outside the hole; others redo all
         return keep * content + (1 - keep) * predicted
 

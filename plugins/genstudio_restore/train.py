@@ -4,10 +4,16 @@ Each step, every clean image gets one of the learnt tasks (cycling through them,
 batch) and its self-made degradation (`genstudio_restore.degrade`). Then:
 
   1. G's update: L1 to the clean image, weighted `1 + lambda_hole` inside the holes (the hole/valid weighting of
-     Liu et al. 2018, eq. 1-2); a least-squares adversarial loss against the PatchGAN (Mao et al. 2017) weighted
-     `lambda_adv`; and, when a VGG19 is available, the perceptual loss of Johnson et al. 2016 (L1 between relu1_1,
-     relu2_1 and relu3_1 features) weighted `lambda_perceptual`;
-  2. D's update: real clean images against the restored ones, least squares, halved (Isola et al. 2017).
+     Liu et al. 2018, eq. 1-2); after `adv_warmup` steps, a least-squares adversarial loss against the PatchGAN
+     (Mao et al. 2017) weighted `lambda_adv`; and, when a VGG19 is available, the perceptual loss of Johnson et
+     al. 2016 (L1 between relu1_1, relu2_1 and relu3_1 features) weighted `lambda_perceptual`;
+  2. D's update (after the warm-up): real clean images against the restored ones, least squares, halved (Isola et
+     al. 2017).
+
+The warm-up is the two-stage schedule of Iizuka et al. 2017 (section 3.3: the completion network first trained
+with the reconstruction loss alone, then jointly with the discriminator): G learns the bulk of the fill from L1
+before D's gradients, strong against a blurry early fill, can swamp it. G's Adam uses the usual (0.9, 0.999)
+betas for a regression; D keeps the GAN's (0.5, 0.999) (Radford et al. 2016).
 
 Everything that decides the next step lives in the runtime's checkpoint (weights, optimizers, the global RNG that
 seeds the degradations), so a resumed run repeats the uninterrupted one (to float rounding: tests/restore). The
@@ -64,8 +70,9 @@ class RestoreTask:
         self.config = dict(config)
         self.tasks = learnt_tasks(config)
         self.modules: dict[str, nn.Module] = {"G": model, "samples": SampleState(int(config["resolution"]))}
-        self.optimizers = {"G": torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.5, 0.999))}
+        self.optimizers = {"G": torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.9, 0.999))}
         self.lambda_adv = float(config["lambda_adv"])
+        self.adv_warmup = int(config["adv_warmup"])
         if self.lambda_adv > 0:
             self.modules["D"] = PatchDiscriminator(int(config["ndf"]), int(config["d_layers"]))
             self.optimizers["D"] = torch.optim.Adam(self.modules["D"].parameters(), lr=config["lr"],
@@ -89,7 +96,7 @@ class RestoreTask:
         damaged, mask = (t.to(clean.device) for t in degrade_batch(clean, tasks, self.config))
         index = torch.tensor([TASKS.index(task) for task in tasks], device=clean.device)
         l1 = nn.functional.l1_loss
-        D = self.modules.get("D")
+        D = self.modules.get("D") if ctx.step >= self.adv_warmup else None  # L1 alone through the warm-up
         if D is not None:
             D.requires_grad_(False)
         try:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 SIDE = 24
-TINY = ["--set", "size=lite", "--set", "width=4", "--set", "d_layers=1", "--set", "ndf=4",
+TINY = ["--set", "size=lite", "--set", "width=4", "--set", "d_layers=1", "--set", "ndf=4", "--set", "adv_warmup=2",
         "--set", "perceptual=off", "--set", "lr=0.02"]
 
 
