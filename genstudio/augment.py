@@ -86,7 +86,9 @@ def copy_real(scan: Any, out: Path, class_names: list[str], reporter: Progress |
     from genstudio.fileio import atomic_write_bytes, fit_name, real_folder, sha256_file
 
     folders = dict(zip(class_names, class_folders(class_names), strict=True))
-    result = RealCopy(str(scan.root), skipped=[{"path": bad.path, "reason": bad.reason} for bad in scan.skipped])
+    own = str(scan.root / MANIFEST)  # a dataset this command wrote before: its manifest is no lost image
+    result = RealCopy(str(scan.root), skipped=[{"path": bad.path, "reason": bad.reason} for bad in scan.skipped
+                                               if bad.path != own])
     used: set[str] = set()
     for path, label in zip(scan.files, scan.labels, strict=True):
         if reporter is not None:

@@ -115,7 +115,7 @@ def test_bad_options_are_refused_before_any_work(tmp_path, options, words):
 
 
 def make_real(root):
-    """circle: two good PNGs, a truncated PNG and a document; square: a JPEG one folder down."""
+    """circle: two good PNGs, a truncated PNG and a document; square: a JPEG one folder down; a manifest."""
     (root / "circle").mkdir(parents=True)
     (root / "square" / "sub").mkdir(parents=True)
     for index in range(2):
@@ -123,6 +123,7 @@ def make_real(root):
     (root / "circle" / "broken.png").write_bytes((root / "circle" / "c0.png").read_bytes()[:40])
     (root / "circle" / "notes.doc").write_text("not an image")
     Image.new("RGB", (16, 16), (200, 20, 20)).save(root / "square" / "sub" / "s.jpg")
+    (root / "manifest.json").write_text("{}")  # a folder this command wrote: its manifest is no lost image
     return root
 
 
