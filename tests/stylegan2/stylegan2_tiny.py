@@ -13,7 +13,8 @@ import torch
 
 RESOLUTION, STEPS = 8, 20
 CONFIG = {"resolution": RESOLUTION, "channels": 1, "latent_dim": 4, "w_dim": 4, "mapping_layers": 2,
-          "channel_base": 32, "channel_max": 4, "augment": "ada", "ada_images": 64, "r1_interval": 8}
+          "channel_base": 32, "channel_max": 4, "augment": "ada", "ada_images": 64, "r1_interval": 8,
+          "pl_weight": 2.0}  # path length is off by default: these runs check its schedule and its resume
 OPTIONS = {"device": "cpu", "deterministic": True, "batch_size": 4, "sample_count": 4, "sample_every": 10,
            "log_every": 1, "checkpoint_every": 100, "seed": 5}
 
