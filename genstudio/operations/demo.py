@@ -31,6 +31,7 @@ RESOLUTION = 32
 BACKEND = "cgan"
 TRAIN_SETTINGS = ["ngf=32", "ndf=32"]  # narrow: trains in a minute on a CPU
 BATCH_SIZE = 32
+TRAIN_THREADS = 1  # a net this small gains little from more; on a busy machine two threads ran 4x slower than one
 GRID_COUNT = 15  # five of each class
 STYLE_STEPS = 30  # Adam steps of the stylizing pass (fewer when --steps is smaller)
 STYLE_SIZE = 96  # the stylized grid's longer side, px
@@ -118,7 +119,7 @@ def run_demo(
     reporter.log("5/5 the grid stylized (gatys with random VGG features: no downloaded weights)")
     style_steps = min(steps, STYLE_STEPS)
     summary = stylize_folder("gatys", [grid], root / "stylized", style=style, device=device, progress=progress,
-                             abort=abort, assignments=["features=random", "optimizer=adam", "lr=0.05",
+                             abort=abort, assignments=["features=random", "optimizer=adam",
                                                        f"steps={style_steps}", f"max_size={STYLE_SIZE}"])
     if summary.cancelled:
         raise Cancelled("Demo")
@@ -168,7 +169,7 @@ def _train(model: Path, data: Path, steps: int, device: str, seed: int, reporter
     reporter.log(f"2/5 training {BACKEND} for {steps} steps in {model}" + (" (resuming)" if resume else ""))
     summary = train(backend=BACKEND, data=data, out=model, steps=steps, resolution=RESOLUTION,
                     batch_size=BATCH_SIZE, device=device, seed=seed, assignments=list(TRAIN_SETTINGS), resume=resume,
-                    progress=progress, abort=abort)
+                    threads=TRAIN_THREADS, progress=progress, abort=abort)
     if summary.cancelled:
         raise Cancelled("Demo")
     return True
