@@ -138,7 +138,7 @@ class RestoreTask:
         kept = max(1, min(int(state.count), max(1, count // (2 * len(self.tasks)))))
         clean = state.images[:kept]
         rows = []
-        seed = int(torch.randint(0, 2**31 - 1, (), generator=generator))
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=generator, device=generator.device))  # cuda too
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             for task in self.tasks:
