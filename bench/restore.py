@@ -8,8 +8,11 @@
   speed       seconds per 256 x 256 inpainting on the CPU (torch, and the ONNX export on onnxruntime);
   upscaling   2x on the held-out images: PSNR of the model against bicubic (both from the same 32 px input).
 
-Each model is trained here, small (`--steps`, lite size), so the whole run takes a few minutes on a loaded CPU.
-Usage: python bench/restore.py [--steps 400] [--images 32] [--seed 0]
+Each model is trained here (`--steps`, lite size, `--set` for more settings) on `--device`; the scores and the speed
+are measured on the CPU whatever trained it. A CPU run worth its minutes: `--steps 150 --set width=8
+--vae-steps 0`; on a GPU: `--device cuda --steps 5000`.
+Usage: python bench/restore.py [--steps 400] [--images 32] [--seed 0] [--device cpu] [--data ../shared/data]
+       [--batch 8] [--set KEY=VALUE ...] [--vae-steps 300] [--latent-steps 100]
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data from the repository; --data
 SIDE = 64
+DEVICE = "cpu"  # where the models train (--device); inference and timing stay on the CPU
+BATCH = 8
 
 
 def digits(split: str, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -55,7 +60,7 @@ def save_all(images: list[np.ndarray], folder: Path) -> Path:
 def train(data: Path, out: Path, backend: str, steps: int, sets: list[str]) -> Path:
     from genstudio.operations.train import train as run
 
-    run(backend=backend, data=data, out=out, steps=steps, resolution=SIDE, batch_size=8, device="cpu",
+    run(backend=backend, data=data, out=out, steps=steps, resolution=SIDE, batch_size=BATCH, device=DEVICE,
         assignments=sets, sample_every=10**9, checkpoint_every=10**9, threads=2)
     return out
 
@@ -136,19 +141,26 @@ def main() -> None:
 
     from genstudio.export import export_model
 
+    global DATA, DEVICE, BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--vae-steps", type=int, default=300)
+    parser.add_argument("--vae-steps", type=int, default=300, help="0: no latent-inpaint on digits")
     parser.add_argument("--images", type=int, default=32, help="held-out images per set")
     parser.add_argument("--latent-steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="where the models train: cpu, cuda, cuda:N, mps")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (digits/, content/)")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="more restore settings, e.g. width=8 (repeatable)")
     args = parser.parse_args()
+    DATA, DEVICE, BATCH = args.data.resolve(), args.device, args.batch
     torch.set_num_threads(2)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    sets = ["size=lite", "tasks=inpaint,upscale", "perceptual=auto", "lr=0.002"]
+    sets = ["size=lite", "tasks=inpaint,upscale", "perceptual=auto", "lr=0.002", *args.sets]
     report: dict = {"settings": {"steps": args.steps, "side": SIDE, "held_out": args.images, "size": "lite",
-                                 "seed": args.seed}}
+                                 "seed": args.seed, "device": DEVICE, "batch": BATCH, "set": sets}}
     photos = sorted(p for p in (DATA / "content").iterdir() if p.suffix in (".png", ".jpg"))
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -165,7 +177,7 @@ def main() -> None:
             entry = {"restore": mean_scores(run_model(model, holed, masks, "inpaint"), test_images, masks),
                      "telea": mean_scores(telea(holed, masks), test_images, masks),
                      "hole_fraction": round(float(np.mean([m.mean() for m in masks])), 3)}
-            if name == "digits":  # the route with no restoration training: a VAE of the same digits
+            if name == "digits" and args.vae_steps:  # the route with no restoration training: a VAE of the digits
                 vae = train(work / name / "train", work / name / "vae", "vae", args.vae_steps, [])
                 config = {"source": str(vae), "steps": args.latent_steps, "restarts": 4}
                 entry["latent_inpaint"] = mean_scores(run_model("latent-inpaint", holed, masks, "inpaint",
