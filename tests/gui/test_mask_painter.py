@@ -91,6 +91,12 @@ def test_paint_erase_undo_then_inpaint_and_upscale_like_the_command_line(qtbot, 
     assert np.array_equal(made.pixels, pixels(tmp_path / "cli" / "photo.png"))
     assert without_time(made.record) == without_time(read_provenance(tmp_path / "cli" / "photo.png"))
     assert not dialog.after.pixmap().isNull() and dialog.run_button.text() == "Run"
+    from genstudio.provenance import png_bytes
+    from genstudio.reproduce import reproduce
+
+    saved = tmp_path / "saved.png"  # the app's result saved with its record remakes itself
+    saved.write_bytes(png_bytes(made.pixels, made.record))
+    assert reproduce(saved, tmp_path / "again.png").identical
 
     dialog.task_box.setCurrentText("upscale")  # the whole image: the brush is off
     assert not dialog.brush.isEnabled() and not canvas.painting
