@@ -30,6 +30,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data
 SIDE = 64
 DEVICE = "cpu"  # where the models train (--device); inference and timing stay on the CPU
 BATCH = 8
+THREADS = 2
 
 
 def digits(split: str, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -61,7 +62,7 @@ def train(data: Path, out: Path, backend: str, steps: int, sets: list[str]) -> P
     from genstudio.operations.train import train as run
 
     run(backend=backend, data=data, out=out, steps=steps, resolution=SIDE, batch_size=BATCH, device=DEVICE,
-        assignments=sets, sample_every=10**9, checkpoint_every=10**9, threads=2)
+        assignments=sets, sample_every=10**9, checkpoint_every=10**9, threads=THREADS)
     return out
 
 
@@ -141,7 +142,7 @@ def main() -> None:
 
     from genstudio.export import export_model
 
-    global DATA, DEVICE, BATCH
+    global DATA, DEVICE, BATCH, THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--vae-steps", type=int, default=300, help="0: no latent-inpaint on digits")
@@ -153,14 +154,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="more restore settings, e.g. width=8 (repeatable)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (on a CPU shared with other "
+                        "work, 1 can be many times faster than 2: small ops wait on each other's threads)")
     args = parser.parse_args()
-    DATA, DEVICE, BATCH = args.data.resolve(), args.device, args.batch
-    torch.set_num_threads(2)
+    DATA, DEVICE, BATCH, THREADS = args.data.resolve(), args.device, args.batch, args.threads
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     sets = ["size=lite", "tasks=inpaint,upscale", "perceptual=auto", "lr=0.002", *args.sets]
     report: dict = {"settings": {"steps": args.steps, "side": SIDE, "held_out": args.images, "size": "lite",
-                                 "seed": args.seed, "device": DEVICE, "batch": BATCH, "set": sets}}
+                                 "seed": args.seed, "device": DEVICE, "batch": BATCH, "set": sets,
+                                 "torch_threads": args.threads}}
     photos = sorted(p for p in (DATA / "content").iterdir() if p.suffix in (".png", ".jpg"))
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
