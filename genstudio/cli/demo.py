@@ -14,8 +14,8 @@ from genstudio.operations.demo import DEFAULT_STEPS
 def demo(
     out: Path = typer.Option(Path("genstudio-demo"), "--out", help="Folder for every result (created; a rerun "
                              "reuses what is up to date)."),
-    steps: int = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Training steps: the default takes a minute or "
-                              "two on a CPU; fewer are quicker and blurrier."),
+    steps: int = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Training steps: the default takes a few minutes "
+                              "on a CPU; fewer are quicker and blurrier."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sample set, the training and the samples."),
     as_json: bool = JSON_OPTION,
