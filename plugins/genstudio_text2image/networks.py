@@ -31,8 +31,10 @@ from genstudio.captions import PAD
 
 
 def init_weights(module: nn.Module) -> None:
-    """DCGAN's initialisation (Radford et al. 2016, section 4): N(0, 0.02) weights, N(1, 0.02) batch-norm scales."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+    """DCGAN's initialisation (Radford et al. 2016, section 4) for the image networks: N(0, 0.02) weights, N(1, 0.02)
+    batch-norm scales. Not for the text encoder: word vectors of N(0, 0.02) make every caption's embedding nearly
+    the same, and the conditioning signal vanishes (PyTorch's own defaults are kept there)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if getattr(module, "bias", None) is not None:
             nn.init.zeros_(module.bias)
@@ -103,7 +105,7 @@ class TextToImage(nn.Module):
         self.latent_dim, self.max_tokens, self.vocab_size = latent_dim, max_tokens, vocab_size
         self.text = TextEncoder(vocab_size, word_dim, text_width, embed_dim)
         self.generator = Generator(latent_dim, embed_dim, channels, resolution, ngf)
-        self.apply(init_weights)
+        self.generator.apply(init_weights)
 
     def synthesize(self, z: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] from z and caption embeddings (what training and interpolation use)."""
@@ -156,7 +158,6 @@ class Discriminator(nn.Module):
         joint = width + min(embed_dim, 128)
         self.head = nn.Sequential(spectral_norm(nn.Conv2d(joint, width, 1)), nn.LeakyReLU(0.2, True),
                                   spectral_norm(nn.Conv2d(width, 1, 4)))  # -> 1 x 1 x 1
-        self.text.apply(init_weights)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.text(tokens)
