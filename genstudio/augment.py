@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genstudio.data import DATASET_MANIFEST
 from genstudio.errors import ImageDecodeError, UserError
 from genstudio.events import Progress
 
-MANIFEST = "manifest.json"
+MANIFEST = DATASET_MANIFEST  # genstudio.data passes over it at a dataset's root
 MANIFEST_FORMAT = "genstudio-class-folders/1"
 REAL_PREFIX = "real-"
 LAYOUTS = ("flat", "folders")

@@ -49,6 +49,7 @@ PILLOW_FORMATS: tuple[str, ...] = tuple(sorted(set(IMAGE_FORMATS.values())))  # 
 
 CAPTION_SUFFIX = ".txt"  # image.txt beside image.png holds its captions (genstudio.captions)
 CAPTIONS_FILE = "captions.jsonl"  # a folder's captions, one JSON object a line (genstudio.captions)
+DATASET_MANIFEST = "manifest.json"  # what `generate --layout folders` wrote (genstudio.augment): not a lost image
 
 ResizePolicy = Literal["center-crop", "stretch", "pad"]
 RESIZE_POLICIES: tuple[str, ...] = ("center-crop", "stretch", "pad")
@@ -224,7 +225,8 @@ def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> FolderS
     holding images makes it a class folder).
     """
     root = existing_folder(root)
-    loose_images, skipped = _split_by_extension(_files_in(root, recursive=False))
+    root_files = [path for path in _files_in(root, recursive=False) if path.name != DATASET_MANIFEST]
+    loose_images, skipped = _split_by_extension(root_files)
     class_folders: list[tuple[str, list[Path]]] = []
     for folder in _subfolders(root):
         images, unsupported = _split_by_extension(_files_in(folder, recursive))

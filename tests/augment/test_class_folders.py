@@ -69,6 +69,11 @@ def test_per_class_folders_cli_and_job_agree_and_rerun_is_free(run_cli, tmp_path
     assert result["written"] == 6 and result["manifest"] == str(tmp_path / "job" / "manifest.json")
     assert tree(tmp_path / "job") == files  # same pixels, provenance and manifest as the command line
 
+    from genstudio.data import scan_folder
+
+    scan = scan_folder(out)  # ready to train on: the classes, every image, and no complaint about the manifest
+    assert sorted(scan.classes) == sorted(SHAPES) and len(scan.files) == 6 and scan.skipped == []
+
 
 def test_a_trained_conditional_model_writes_named_class_folders_that_reproduce(run_cli, tmp_path):
     model = tiny_model(tmp_path / "m", "cgan", num_classes=3)
