@@ -118,6 +118,15 @@ def _reproduce_walk(record: dict[str, Any], out: Path, model: str | None,
     return reproduce_frame(_open_recorded_sampler(record, model), record)
 
 
+def _reproduce_draw_steps(record: dict[str, Any], out: Path, model: str | None,
+                          **_files: str | None) -> tuple[Any, dict[str, Any]]:
+    """A frame of a drawing-steps animation (genstudio draw-steps): a frame folder's PNGs carry its record and
+    "frame"."""
+    from genstudio.operations.draw_steps import reproduce_frame
+
+    return reproduce_frame(_open_recorded_sampler(record, model), record)
+
+
 def _located(recorded: str | None, given: str | None, sha256: str | None, what: str, option: str) -> Path:
     """The file that was `what` (given again with `option`, or where the record says), checked by its sha256."""
     from genstudio.fileio import sha256_file
@@ -325,6 +334,7 @@ REPRODUCERS: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "generate": _reproduce_generate,
     "interpolate-seeds": _reproduce_interpolate_seeds,
     "latent-walk": _reproduce_walk,
+    "draw-steps": _reproduce_draw_steps,
     "stylize": _reproduce_stylize,
     "translate": _reproduce_stylize,
     "restore": _reproduce_restore,

@@ -281,3 +281,22 @@ def draw_steps(
 
     request = replace(request, label=drawer.sampler.resolve_label(label))
     return write_steps(drawer, request, out, format=format, overwrite=overwrite, progress=progress, abort=abort)
+
+
+def reproduce_frame(sampler: Any, steps_record: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """(image, record) of the frame a frame folder's PNG names, redrawn on `sampler` (genstudio reproduce). The
+    record is untrusted: a value of the wrong type raises TypeError/ValueError, which reproduce makes one line."""
+    params = steps_record.get("parameters") or {}
+    optional_int = lambda key: None if params.get(key) is None else int(params[key])  # noqa: E731
+    request = StepsRequest(seed=int(params["seed"]), index=int(params.get("index", 0)),
+                           count=int(params.get("count", 1)), columns=optional_int("columns"),
+                           label=optional_int("label"), truncation=float(params.get("truncation", 1.0)),
+                           fps=float(params.get("fps", 8.0)), hold=float(params.get("hold", 1.0)),
+                           loop=bool(params.get("loop", True)))
+    frame = int(steps_record["frame"])
+    drawer = StepDrawer(sampler) if sampler.runtime != "onnx" else StepDrawer(
+        sampler, _steps_session(sampler.loaded, "cpu" if "CUDA" not in str(steps_record.get("device")) else "cuda"))
+    request = drawer.prepared(request)
+    if not 0 <= frame < drawer.steps:
+        raise UserError(f"the image records frame {frame} of a {drawer.steps}-step drawing")
+    return drawer.frames(request)[frame], {**drawer.record(request), "frame": frame}

@@ -164,6 +164,9 @@ def test_export_checks_parity_and_the_onnx_runtime_draws_the_same(model, tmp_pat
     for frame in range(4):
         name = f"frame-{frame:05d}.png"
         assert np.abs(pixels(tmp_path / "onnx-steps" / name) - pixels(tmp_path / "torch-steps" / name)).max() <= 1
+    remade = json.loads(cli("reproduce", tmp_path / "onnx-steps" / "frame-00002.png", "--out",
+                            tmp_path / "frame-again.png", "--json"))  # a frame drawn by the steps graph
+    assert remade["identical"] is True and remade["runtime"] == "onnx"
     (folder / "model.steps.onnx").write_bytes(b"replaced")
     assert "sha256" in cli("draw-steps", folder, "--out", tmp_path / "y.gif", "--runtime", "onnx", code=2)
 
@@ -173,3 +176,16 @@ def test_a_generated_image_reproduces(model, tmp_path, single_torch_thread):
         "cpu")
     output = cli("reproduce", tmp_path / "gen" / "seed9-00003.png", "--out", tmp_path / "again.png", "--json")
     assert json.loads(output)["identical"] is True
+
+
+def test_a_drawing_step_frame_reproduces_and_a_forged_frame_number_is_one_line(model, tmp_path, single_torch_thread):
+    from genstudio.provenance import write_png
+
+    cli("draw-steps", model, "--count", "2", "--seed", "4", "--out", tmp_path / "steps", "--device", "cpu")
+    frame = tmp_path / "steps" / "frame-00001.png"
+    output = cli("reproduce", frame, "--out", tmp_path / "again.png", "--json")
+    assert json.loads(output)["identical"] is True
+    record = read_provenance(frame)
+    with Image.open(frame) as image:
+        write_png(tmp_path / "forged.png", np.asarray(image), {**record, "frame": 99})
+    assert "frame 99" in cli("reproduce", tmp_path / "forged.png", "--out", tmp_path / "x.png", code=2)
