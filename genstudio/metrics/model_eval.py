@@ -143,7 +143,7 @@ def _likelihoods(module, images, labels, names: Sequence[str], k: int, seed: int
             x = images[start:start + step].to(device)
             y = labels[start:start + step].to(device) if conditional else None
             if "elbo" in names:
-                elbo_sum += float(module.elbo(x, y).sum())
+                elbo_sum += float(module.elbo(x, y, generator=generator).sum())  # seeded: the same figure each run
             if "nll" in names:
                 ll_sum += float(module.iwae_log_likelihood(x, y, k=k, generator=generator).sum())
             reporter.update(advance=len(x))
