@@ -1,6 +1,7 @@
 """RestoreTask: one training step of the restorer on genstudio's training runtime.
 
-Each step, every clean image gets one of the learnt tasks (cycling through them, so each sees a share of every
+Each step, half the clean images are mirrored left-right (more views of a small folder), every one gets one of
+the learnt tasks (cycling through them, so each sees a share of every
 batch) and its self-made degradation (`genstudio_restore.degrade`). Then:
 
   1. G's update: L1 to the clean image, weighted `1 + lambda_hole` inside the holes (the hole/valid weighting of
@@ -92,6 +93,8 @@ class RestoreTask:
         clean = clean[:, :3] if clean.shape[1] >= 3 else clean.expand(-1, 3, -1, -1)
         G = self.modules["G"]
         self.modules["samples"].remember(clean)
+        flip = torch.rand(len(clean)) < 0.5  # mirrored halves: twice the views of a small folder (global RNG)
+        clean = torch.where(flip.to(clean.device)[:, None, None, None], clean.flip(-1), clean)
         tasks = self._tasks_for(len(clean), ctx.step)
         damaged, mask = (t.to(clean.device) for t in degrade_batch(clean, tasks, self.config))
         index = torch.tensor([TASKS.index(task) for task in tasks], device=clean.device)
