@@ -71,3 +71,20 @@ def test_other_steps_over_a_trained_model_is_one_line(demo_run, monkeypatch):
     assert "\n" not in str(caught.value)
     with pytest.raises(UserError, match="at least 1"):
         run_demo(out=out, steps=0)
+
+
+def test_the_demo_job_gives_the_commands_results(demo_run):
+    """The app's Help > Run the demo queues this job; over the CLI's folder it reuses the same model and results."""
+    from genstudio.jobs.builtin import run_demo
+    from genstudio.jobs.runners import runner_spec
+
+    out, first, _ = demo_run
+    cli = json.loads(first.stdout)
+    params = runner_spec("demo").prepare({"out": str(out), "steps": 2, "device": "cpu"})
+    result = run_demo(params, lambda event: None, lambda: False)
+    assert not result["trained"]
+    assert {key: result[key] for key in ("model", "grid", "onnx", "stylized")} == \
+        {key: cli[key] for key in ("model", "grid", "onnx", "stylized")}
+    assert result["files"] == [cli["grid"], cli["stylized"]]
+    with pytest.raises(UserError, match="does not take"):
+        run_demo({"out": str(out), "count": 3}, lambda event: None, lambda: False)

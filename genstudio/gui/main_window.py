@@ -154,6 +154,8 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
                                           "Interpolate between two seeds of the selected generator")
         self.steps_action = self._action("Drawing steps…", self.open_steps_player, None,
                                          "Play and export how the selected model draws, step by step (DRAW)")
+        self.walk_action = self._action("Latent walk…", self.open_latent_walk, None,
+                                        "A smooth walk through seeds of the selected generator, as a GIF/WebP")
         self.restore_action = self._action("Restore…", self.open_restore, "Ctrl+R", "Inpaint (paint a mask), "
                                            "denoise or upscale the selected image with a restorer")
         self.training_action = self._action("Training view", self.open_training_selected, None,
@@ -187,12 +189,16 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             menu.addAction(dock.toggleViewAction())
         menu = self.menuBar().addMenu("&Tools")
         menu.addActions([self.generate_action, self.train_action, *self.kind_actions.values(), self.latent_action,
+                         self.walk_action,
                          self.plugins_action, self.try_action])
         menu.addAction(self.steps_action)
         menu.addAction(self.restore_action)
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1", "Every shortcut of the app"))
         menu.addAction(self._action("Quick tour", self.show_tour, None, "A short tour of the window"))
+        menu.addAction(self._action("Run the demo", self.queue_demo, None, "Queue genstudio demo: a shapes set, a "
+                                    "small generator trained for a few minutes, its grid, ONNX export and a stylized "
+                                    "grid, opened in the gallery"))
         self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.canvas.addActions([self.save_action, self.copy_action, self.restore_action, self.compare_action,
                                 self.grid_action, self.single_action, self.fit_action, self.actual_action])
@@ -206,6 +212,11 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
             self.show_message("no installed backend generates without training: use Train… first")
             return None
         return self.generate()
+
+    def open_latent_walk(self):
+        from genstudio.gui.walk_dialog import open_latent_walk
+
+        return open_latent_walk(self)
 
     def open_restore(self):
         from genstudio.gui.mask_painter import open_restore
@@ -322,6 +333,7 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
         from genstudio.gui.steps_player import why_not_steps
 
         self.steps_action.setEnabled(not why_not_steps(spec, bool(self.selection) and self.selection[0] == "model"))
+        self.walk_action.setEnabled(not reason)
         for kind, action in self.kind_actions.items():
             blocker = self.kind_blocker(kind)
             text = QUEUED_KINDS_SHOWN[self.folder_kind(kind)]  # "Translate folder…" for a translator

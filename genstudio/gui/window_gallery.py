@@ -16,8 +16,9 @@ from genstudio.gui.content import CanvasImage
 from genstudio.gui.gallery import GalleryPanel
 from genstudio.history import Entry, History, result_files, reuse_settings
 
-RESULT_KINDS = ("stylize-folder", "translate-folder", "restore-folder", "generate", "reconstruct", "interpolate")
-OPENED_IN_GALLERY = ("stylize-folder", "translate-folder", "restore-folder")  # folder jobs: results shown at once
+RESULT_KINDS = ("stylize-folder", "translate-folder", "restore-folder", "generate", "reconstruct", "interpolate",
+                "demo")
+OPENED_IN_GALLERY = ("stylize-folder", "translate-folder", "restore-folder", "demo")  # results shown at once
 
 
 class HistoryRelay(QObject):

@@ -296,6 +296,22 @@ class JobsMixin:
         self.queue_model.refresh(force=True)
         return job_id
 
+    def queue_demo(self) -> int | None:
+        """Help > Run the demo: `genstudio demo` as a queued job into the app's data folder; its sample grid and
+        stylized grid open in the gallery when it ends (a rerun reuses what an earlier demo made)."""
+        from genstudio import paths
+        from genstudio.gui.settings_dialog import app_device
+
+        try:
+            job_id = self.queue.add("demo", {"out": str(paths.data_dir() / "demo"), "device": app_device()})
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        self.queue_model.refresh(force=True)
+        self.show_message(f"job {job_id}: the demo trains a small generator for a few minutes; its results open in "
+                          "the gallery", 15000)
+        return job_id
+
     def open_latent_explorer(self):
         from genstudio.gui.latent import LatentExplorer
 

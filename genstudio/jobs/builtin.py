@@ -239,3 +239,16 @@ def run_draw_steps(params: dict[str, Any], progress: EventSink, abort: AbortChec
     options = {k: v for k, v in params.items() if k not in {"model", "out"}}
     return draw_steps(_model_or_backend(params["model"]), params["out"], **options, progress=progress,
                       abort=abort).to_dict()
+
+
+DEMO_PARAMS = {"out", "steps", "device", "seed", "resume"}
+
+
+def run_demo(params: dict[str, Any], progress: EventSink, abort: AbortCheck) -> dict[str, Any]:
+    """`genstudio demo` as a job (the app's Help > Run the demo); a retry carries on from what is done."""
+    _check_params("demo", params, DEMO_PARAMS)
+    from genstudio.operations.demo import run_demo as demo
+
+    options = {key: params[key] for key in ("steps", "device", "seed") if params.get(key) is not None}
+    result = demo(out=params["out"], **options, progress=progress, abort=abort).to_dict()
+    return {**result, "files": [result["grid"], result["stylized"]]}  # what the app opens in its gallery

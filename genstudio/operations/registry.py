@@ -99,6 +99,9 @@ BUILTIN: tuple[Operation, ...] = (
               required=("model", "seeds", "out"), path_params=("out",), uses_gpu=True),
     Operation("draw-steps", f"{_B}:run_draw_steps", "How a model draws in steps (DRAW), as an animated GIF/WebP "
               "or frames.", required=("model", "out"), path_params=("out",), uses_gpu=True),
+    Operation("demo", f"{_B}:run_demo", "The demo: a shapes set, a small cgan trained on it, a grid, the ONNX "
+              "export and the grid stylized.", required=("out",), path_params=("out",), uses_gpu=True,
+              resumable=True),
 )
 
 
