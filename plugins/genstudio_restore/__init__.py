@@ -52,6 +52,10 @@ RESTORE_SCHEMA = ConfigSchema([
     ConfigField("adv_warmup", "int", 1000, "Steps of L1 (and perceptual) loss alone before the adversarial loss and "
                 "D's training start: a PatchGAN judging the first blurry fills swamps L1.", min=0, max=10**8,
                 label="adversarial warm-up"),
+    ConfigField("adv_tasks", "str", "inpaint",
+                "The tasks the adversarial loss applies to, comma-separated (empty: none). On upscale and denoise it "
+                "trades fidelity for texture (Ledig et al. 2017): below bicubic's PSNR in bench/restore.py.",
+                label="adversarial tasks"),
     ConfigField("perceptual", "choice", "auto",
                 "VGG19 perceptual loss: auto (ImageNet weights when found, else none), imagenet (required), "
                 "random (a seeded random VGG19: a lower-quality offline mode) or off.",

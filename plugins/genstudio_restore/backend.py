@@ -40,7 +40,7 @@ class RestoreBackend:
 
     @staticmethod
     def model_extra(config: dict[str, Any]) -> dict[str, Any]:
-        learnt_tasks(config)  # a bad list fails before the data is read
+        learnt_tasks(config), learnt_tasks(config, "adv_tasks")  # a bad list fails before the data is read
         return perceptual_choice(config)[1]
 
     @staticmethod

@@ -1,13 +1,14 @@
 """RestoreTask: one training step of the restorer on genstudio's training runtime.
 
 Each step, half the clean images are mirrored left-right (more views of a small folder), every one gets one of
-the learnt tasks (cycling through them, so each sees a share of every
-batch) and its self-made degradation (`genstudio_restore.degrade`). Then:
+the learnt tasks (cycling through them, so each sees a share of every batch) and its self-made degradation
+(`genstudio_restore.degrade`). Then:
 
   1. G's update: L1 to the clean image, weighted `1 + lambda_hole` inside the holes (the hole/valid weighting of
-     Liu et al. 2018, eq. 1-2); after `adv_warmup` steps, a least-squares adversarial loss against the PatchGAN
-     (Mao et al. 2017) weighted `lambda_adv`; and, when a VGG19 is available, the perceptual loss of Johnson et
-     al. 2016 (L1 between relu1_1, relu2_1 and relu3_1 features) weighted `lambda_perceptual`;
+     Liu et al. 2018, eq. 1-2); after `adv_warmup` steps, on the images of the `adv_tasks` (inpaint by default), a
+     least-squares adversarial loss against the PatchGAN (Mao et al. 2017) weighted `lambda_adv`; and, when a
+     VGG19 is available, the perceptual loss of Johnson et al. 2016 (L1 between relu1_1, relu2_1 and relu3_1
+     features) weighted `lambda_perceptual`;
   2. D's update (after the warm-up): real clean images against the restored ones, least squares, halved (Isola et
      al. 2017).
 
@@ -52,15 +53,16 @@ class SampleState(nn.Module):
             self.count.fill_(have + take)
 
 
-def learnt_tasks(config: dict[str, Any]) -> tuple[str, ...]:
-    """The `tasks` setting as names in TASKS order; a one-line UserError for an unknown or empty list."""
+def learnt_tasks(config: dict[str, Any], key: str = "tasks") -> tuple[str, ...]:
+    """The `tasks` setting (or `adv_tasks`, which may be empty) as names in TASKS order; a one-line UserError for
+    an unknown name or an empty `tasks`."""
     from genstudio.errors import UserError
 
-    names = [part.strip() for part in str(config["tasks"]).split(",") if part.strip()]
+    names = [part.strip() for part in str(config[key]).split(",") if part.strip()]
     unknown = [name for name in names if name not in TASKS]
-    if unknown or not names:
-        raise UserError(f"restore: tasks must be a comma-separated list of {', '.join(TASKS)}, got "
-                        f"{config['tasks']!r}")
+    if unknown or (not names and key == "tasks"):
+        raise UserError(f"restore: {key} must be a comma-separated list of {', '.join(TASKS)}, got "
+                        f"{config[key]!r}")
     return tuple(task for task in TASKS if task in names)
 
 
@@ -74,7 +76,8 @@ class RestoreTask:
         self.optimizers = {"G": torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.9, 0.999))}
         self.lambda_adv = float(config["lambda_adv"])
         self.adv_warmup = int(config["adv_warmup"])
-        if self.lambda_adv > 0:
+        self.adv_tasks = tuple(task for task in learnt_tasks(config, "adv_tasks") if task in self.tasks)
+        if self.lambda_adv > 0 and self.adv_tasks:
             self.modules["D"] = PatchDiscriminator(int(config["ndf"]), int(config["d_layers"]))
             self.optimizers["D"] = torch.optim.Adam(self.modules["D"].parameters(), lr=config["lr"],
                                                     betas=(0.5, 0.999))
@@ -100,6 +103,10 @@ class RestoreTask:
         index = torch.tensor([TASKS.index(task) for task in tasks], device=clean.device)
         l1 = nn.functional.l1_loss
         D = self.modules.get("D") if ctx.step >= self.adv_warmup else None  # L1 alone through the warm-up
+        judged = torch.tensor([row for row, task in enumerate(tasks) if task in self.adv_tasks], dtype=torch.long,
+                              device=clean.device)  # the images of the tasks the adversarial loss applies to
+        if not len(judged):
+            D = None
         if D is not None:
             D.requires_grad_(False)
         try:
@@ -110,7 +117,7 @@ class RestoreTask:
                 loss = reconstruction
                 adv = torch.zeros((), device=clean.device)
                 if D is not None:
-                    logits = D(restored * 2 - 1).float()
+                    logits = D(restored[judged] * 2 - 1).float()
                     adv = nn.functional.mse_loss(logits, torch.ones_like(logits))
                     loss = loss + self.lambda_adv * adv
                 perceptual = torch.zeros((), device=clean.device)
@@ -126,7 +133,7 @@ class RestoreTask:
         scalars = {"l1": l1(restored.float().detach(), clean), "adv": adv, "perceptual": perceptual}
         if D is not None:
             with ctx.autocast():
-                real, fake = D(clean * 2 - 1).float(), D(restored.detach() * 2 - 1).float()
+                real, fake = D(clean[judged] * 2 - 1).float(), D(restored.detach()[judged] * 2 - 1).float()
                 loss_d = 0.5 * (nn.functional.mse_loss(real, torch.ones_like(real))
                                 + nn.functional.mse_loss(fake, torch.zeros_like(fake)))
             ctx.backward_and_step(loss_d, "D")

@@ -42,3 +42,24 @@ def test_an_untrained_restorer_starts_from_the_coarse_fill_and_bicubic():
         enlarged = torch.from_numpy(enlarge(small, 2))
         assert torch.allclose(model.restore(enlarged, None, "upscale"), enlarged.clamp(0, 1))
         assert np.isfinite(model.restore(image, torch.ones_like(hole), "inpaint").numpy()).all()  # all hole: no NaN
+
+
+def test_the_adversarial_loss_applies_to_the_declared_tasks_only():
+    from genstudio_restore.backend import RestoreBackend
+    from genstudio_restore.train import RestoreTask
+
+    from genstudio.errors import UserError
+    from genstudio.plugins import get_registry
+
+    spec = get_registry().backend("restore")
+
+    def task(**settings):
+        config = spec.schema.resolve({"size": "lite", "width": 4, "perceptual": "off", **settings})
+        return RestoreTask(RestoreBackend.build(config), config, None)
+
+    assert task().adv_tasks == ("inpaint",) and "D" in task().modules
+    assert "D" not in task(adv_tasks="").modules  # no task judged: no discriminator to train
+    assert "D" not in task(tasks="upscale").modules  # inpaint is not learnt
+    assert task(adv_tasks="upscale,inpaint").adv_tasks == ("inpaint", "upscale")
+    with pytest.raises(UserError, match="adv_tasks must be a comma-separated list"):
+        task(adv_tasks="sharpen")
