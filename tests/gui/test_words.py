@@ -82,7 +82,7 @@ def test_help_menu_lists_shortcuts_and_tour(window, qtbot):
     menus = {action.text().replace("&", ""): action.menu() for action in window.menuBar().actions()}
     assert "Help" in menus
     titles = [action.text() for action in menus["Help"].actions()]
-    assert titles == ["Keyboard shortcuts", "Quick tour"]
+    assert titles == ["Keyboard shortcuts", "Quick tour", "Run the demo"]
     dialog = window.show_shortcuts()
     qtbot.addWidget(dialog)
     rows = {dialog.table.item(row, 0).text(): dialog.table.item(row, 1).text()

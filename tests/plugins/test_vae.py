@@ -60,7 +60,7 @@ def test_listing_does_not_import_torch():
 def test_bad_shapes_are_user_errors(registry):
     with pytest.raises(UserError, match="channels"):
         build(registry, "vae", channels=2)
-    with pytest.raises(UserError, match="32, 64 or 128"):
+    with pytest.raises(UserError, match="resolution: expected one of 32, 64, 128; got 48"):  # the schema refuses it
         build(registry, "vae", resolution=48)
 
 
