@@ -108,3 +108,17 @@ def test_unknown_setting_in_a_job_is_one_line_naming_the_field(tmp_path):
     assert "bogus_field" in message
     assert "\n" not in message and "--" not in message  # one line, and no CLI option a job cannot take
     assert not (tmp_path / "model").exists()  # refused before anything was written
+
+
+def test_a_thread_count_for_training_is_given_back_to_an_in_process_caller(tmp_path):
+    """The demo trains on one thread; in the app's process or a test, the caller's thread count comes back (a
+    leaked count once changed the device text later operations recorded in provenance)."""
+    import torch
+
+    from genstudio.operations.train import train
+
+    torch.set_num_threads(2)
+    data = image_folder(tmp_path / "data")
+    summary = train(backend="dcgan", data=data, out=tmp_path / "m", steps=1, resolution=32, batch_size=2,
+                    device="cpu", assignments=TINY_GAN, threads=1, sample_count=0)
+    assert summary.steps == 1 and torch.get_num_threads() == 2

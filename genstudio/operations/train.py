@@ -187,7 +187,7 @@ def train(
     vgg_weights: str | os.PathLike[str] | None = None,
     data_b: str | os.PathLike[str] | None = None,  # domain B's folder, for two-domain backends (cyclegan)
     resume: bool = False,
-    threads: int | None = None,  # torch CPU threads for this process
+    threads: int | None = None,  # torch CPU threads while it trains (restored after)
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
     **fit_options: Any,  # checkpoint_every, keep_checkpoints, sample_every, sample_count, ema_decay, ... (fit's)
@@ -197,13 +197,19 @@ def train(
 
     if steps is not None and epochs is not None:
         raise UserError("give --steps or --epochs, not both")
+    previous_threads = None
     if threads:
         import torch
 
+        previous_threads = torch.get_num_threads()
         torch.set_num_threads(int(threads))
-    prepared = prepare_training(backend=backend, data=data, config=config, assignments=assignments,
-                                resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights,
-                                data_b=data_b, progress=progress, abort=abort)
-    return fit(prepared.spec, prepared.config, prepared.dataset, out, steps=steps, epochs=epochs,
-               batch_size=batch_size, seed=seed, device=device, resume=resume, progress=progress, abort=abort,
-               extra=prepared.extra, **fit_options)
+    try:
+        prepared = prepare_training(backend=backend, data=data, config=config, assignments=assignments,
+                                    resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights,
+                                    data_b=data_b, progress=progress, abort=abort)
+        return fit(prepared.spec, prepared.config, prepared.dataset, out, steps=steps, epochs=epochs,
+                   batch_size=batch_size, seed=seed, device=device, resume=resume, progress=progress, abort=abort,
+                   extra=prepared.extra, **fit_options)
+    finally:
+        if previous_threads is not None:  # an in-process caller (the demo, a test) keeps its own thread count
+            torch.set_num_threads(previous_threads)
