@@ -222,8 +222,8 @@ def _add_unless_disabled(registry: PluginRegistry, record: PluginRecord, disable
         record.traceback = "".join(traceback.format_exception(exc))
         registry.add(record, None)
         return
-    if record.version in ("?", "0") and getattr(plugin, "__version__", None):
-        record.version = str(plugin.__version__)
+    if (record.version in ("?", "0") or record.source == "builtin") and getattr(plugin, "__version__", None):
+        record.version = str(plugin.__version__)  # a built-in's own version (restore 0.2), not genstudio's
     problem = contract_problem(plugin)
     if problem:
         record.status, record.error = "failed", problem

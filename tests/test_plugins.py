@@ -211,6 +211,10 @@ def test_entry_point_plugins_from_a_distribution(tmp_path, monkeypatch):
     # the built-in plugins come through the same group, from genstudio's own distribution
     assert registry.plugins["shapes"].source == "builtin"
     assert "shapes" in registry.backends
+    import genstudio_restore  # a built-in shows its own version (restore 0.2 changed its network), not genstudio's
+
+    assert registry.plugins["restore"].version == genstudio_restore.__version__ != genstudio.__version__
+    assert registry.backend("restore").plugin_version == genstudio_restore.__version__
 
 
 def test_two_plugins_with_one_name(tmp_path):
