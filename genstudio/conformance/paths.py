@@ -102,6 +102,13 @@ def _pixels(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB")).astype(np.int16)
 
 
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """H x W x C uint8 pixels (C = 1, 3 or 4) as `_pixels` reads a file: RGB, int16."""
+    from genstudio.provenance import to_pil
+
+    return np.asarray(to_pil(np.asarray(pixels).astype(np.uint8)).convert("RGB")).astype(np.int16)
+
+
 def _record(path: Path, drop: tuple[str, ...] = INCIDENTAL) -> dict[str, Any]:
     from genstudio.provenance import read_provenance
 
@@ -166,6 +173,7 @@ def _same_as_cli(state: dict[str, Any], made: dict[str, tuple[np.ndarray, dict[s
     if sorted(made) != sorted(cli):
         raise Fail(f"the {where} made {sorted(made)}, the command line {sorted(cli)}")
     for name, (pixels, record) in made.items():
+        pixels = _rgb(pixels)  # compared as the files are read (`_pixels`): a grey H x W x 1 image as RGB
         expected = _pixels(cli[name])
         if pixels.shape != expected.shape or (pixels.astype(np.int16) != expected).any():
             worst = int(np.abs(pixels.astype(np.int16) - expected).max()) if pixels.shape == expected.shape else -1
