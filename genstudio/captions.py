@@ -389,6 +389,25 @@ def derive_vocabulary(config: dict[str, Any], scan: FolderScan) -> str:
     return " ".join(chosen)
 
 
+def stored_vocabulary(out_dir: str | Path, backend: str) -> str | None:
+    """The vocabulary a `backend` run in `out_dir` was started with (its newest readable checkpoint's config), or
+    None: what --resume trains with, so the token ids keep their meaning whatever the captions now hold (a new
+    word is spelt letter by letter)."""
+    from genstudio.training.checkpoints import STATE_FILE, list_checkpoints
+    from genstudio.training.state import unflatten_state
+
+    for _, folder in reversed(list_checkpoints(out_dir)):
+        try:
+            state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))["state"]["dict"]
+            if unflatten_state({}, state["backend"]) != backend:
+                return None
+            value = unflatten_state({}, state["config"]).get(VOCABULARY_FIELD)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a damaged checkpoint: the resume passes over it too
+        return value if isinstance(value, str) else None
+    return None
+
+
 def caption_training_set(dataset: Any, scan: FolderScan, config: dict[str, Any], log: Any) -> CaptionedDataset:
     """`dataset` with its captions' token ids as labels; what was reported about the captions is logged."""
     captions, report = read_captions(scan)

@@ -203,6 +203,12 @@ def train(
 
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(int(threads))
+    if resume and "vocabulary" not in (config or {}):  # a caption backend resumes with the words it started with
+        from genstudio.captions import stored_vocabulary
+
+        stored = stored_vocabulary(out, backend)
+        if stored is not None:
+            config = {**(config or {}), "vocabulary": stored}
     try:
         prepared = prepare_training(backend=backend, data=data, config=config, assignments=assignments,
                                     resolution=resolution, style=style, styles=styles, vgg_weights=vgg_weights,

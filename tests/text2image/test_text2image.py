@@ -78,6 +78,35 @@ def test_training_keeps_the_captions_vocabulary_and_resumes(trained, shapes_set,
     assert summary["resumed_from"] == 4 and summary["steps"] == 6
 
 
+def test_resume_keeps_the_stored_vocabulary_when_the_captions_change(tmp_path, run_cli):
+    """The token ids keep their meaning: --resume trains with the vocabulary in the checkpoint, not the one the
+    changed captions would give (a new word is spelt letter by letter)."""
+    from genstudio_shapes.dataset import write_captioned_shapes
+
+    data, model = tmp_path / "set", tmp_path / "m"
+    write_captioned_shapes(data, 8, 16, seed=3)
+    common = ["--data", str(data), "--out", str(model), "--batch-size", "4", "-r", "16", "--json",
+              "--checkpoint-every", "1", *settings()]
+    first = cli("train", "text2image", "--steps", "1", *common)
+    assert first.returncode == 0, first.stderr
+    before = json.loads((model / "model.json").read_text())["config"]["vocabulary"]
+    for caption in sorted(data.rglob("*.txt"))[:4]:
+        caption.write_text("a zorblax quuxish blob\n", encoding="utf-8")
+    more = cli("train", "text2image", "--steps", "2", "--resume", *common)
+    assert more.returncode == 0, more.stderr
+    assert json.loads(more.stdout)["resumed_from"] == 1
+    after = json.loads((model / "model.json").read_text())["config"]["vocabulary"]
+    assert after == before and "zorblax" not in after.split()
+    assert "zorblax" in derive_words(data)  # the changed captions would have given another vocabulary
+
+
+def derive_words(folder) -> list[str]:
+    from genstudio.captions import read_captions
+    from genstudio.data import scan_folder
+
+    return read_captions(scan_folder(folder))[1].vocabulary
+
+
 def test_generate_by_caption_names_files_per_caption_and_records_it(trained, tmp_path, run_cli):
     out = tmp_path / "out"
     result = cli("generate", str(trained), "--caption", CAPTION, "--caption", "a large blue square, top",
