@@ -23,6 +23,9 @@ class TextToImageBackend:
     def check_config(config: dict[str, Any]) -> None:
         if config["channels"] not in (1, 3):
             raise UserError(f"text2image: channels must be 1 (grayscale) or 3 (RGB), got {config['channels']}")
+        if config["contrastive"] > 0 and config["conditioning"] != "projection":
+            raise UserError("text2image: the contrastive loss scores the discriminator's projection; set "
+                            "contrastive=0 with conditioning=concat")
 
     @staticmethod
     def build(config: dict[str, Any]) -> TextToImage:
@@ -37,5 +40,5 @@ class TextToImageBackend:
         generator = TextToImageBackend.build(config).to(device)
         discriminator = Discriminator(tokenizer(config).size, config["word_dim"], config["text_width"],
                                       config["embed_dim"], config["channels"], config["resolution"],
-                                      config["ndf"]).to(device)
+                                      config["ndf"], config["conditioning"]).to(device)
         return TextToImageTask(generator, discriminator, config)

@@ -1,20 +1,25 @@
 """The networks of GAN-INT-CLS (Reed et al. 2016) at DCGAN scale: a recurrent text encoder, a generator and a
 matching-aware discriminator.
 
-Text encoder: token ids (genstudio.captions: words, or a spelt word's letters) -> embedding -> GRU -> the mean of
-its outputs over the caption's tokens -> linear -> LeakyReLU: one vector per caption (Reed et al. use a
-char-CNN-RNN; a GRU over words with a letter fallback keeps the vocabulary open at a fraction of the cost). The
-mean over outputs (padding masked) rather than the last state makes every word count alike, whatever its place.
+Text encoder: token ids (genstudio.captions: words, or a spelt word's letters) -> embedding -> GRU; the mean of
+its outputs over the caption's tokens and the mean of the word vectors themselves (padding masked) -> linear ->
+LeakyReLU: one vector per caption (Reed et al. use a char-CNN-RNN; a GRU over words with a letter fallback keeps
+the vocabulary open at a fraction of the cost). Means rather than the last state make every word count alike,
+whatever its place; the word vectors' mean beside the GRU's lets a known word keep its meaning in a phrasing never
+seen in training (GRU outputs alone: 0.63 judge accuracy on held-out phrasings of captioned digits against 0.97 on
+the training ones, bench/text2image.py).
 
 Generator (Reed et al. 2016, section 4.1, figure 2): z and the caption embedding concatenated, projected to
 (ngf*4) x 4 x 4, then DCGAN up-stages (transposed convolution, batch norm, ReLU) to C x R x R, tanh.
 
     z (latent) + e (embed) -> (ngf*4) x 4 x 4 -> (ngf*2) x 8 x 8 -> ngf x 16 x 16 [-> ... x R x R] -> C x R x R
 
-Discriminator: DCGAN down-stages (spectral norm, LeakyReLU 0.2) to (ndf*4) x 4 x 4; its own text encoder's
-embedding, compressed and replicated spatially, is concatenated depth-wise, then a 1 x 1 convolution and a 4 x 4
-one give the logit (Reed et al. 2016, section 4.1). Generator and discriminator each own a text encoder, each
-trained by its own loss; the exported generator carries its encoder, so the ONNX graph takes token ids.
+Discriminator: DCGAN down-stages (spectral norm, LeakyReLU 0.2) to (ndf*4) x 4 x 4, then by default a projection
+head (Miyato & Koyama 2018): logit = psi(phi(x)) + <V e, phi(x)>, with e its own text encoder's embedding. Reed et
+al.'s concatenation (e compressed, replicated spatially, concatenated depth-wise, a 1 x 1 and a 4 x 4 convolution)
+is conditioning=concat; on captioned digits it never learnt to reject a wrong caption (judge accuracy at chance
+after 1500 steps). Generator and discriminator each own a text encoder, each trained by its own loss; the exported
+generator carries its encoder, so the ONNX graph takes token ids.
 
 Everything is deterministic given its inputs (no dropout, no sampling), so the exported graph has no random ops.
 """
@@ -58,13 +63,15 @@ class TextEncoder(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, word_dim, padding_idx=PAD)
         self.gru = nn.GRU(word_dim, width, batch_first=True)
-        self.project = nn.Linear(width, embed_dim)
+        self.project = nn.Linear(width + word_dim, embed_dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         mask = (tokens != PAD).unsqueeze(-1).float()  # N x L x 1
-        outputs, _ = self.gru(self.embedding(tokens))  # N x L x width
-        mean = (outputs * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # N x width
-        return nn.functional.leaky_relu(self.project(mean), 0.2)
+        count = mask.sum(1).clamp(min=1.0)  # N x 1
+        words = self.embedding(tokens)  # N x L x word_dim
+        outputs, _ = self.gru(words)  # N x L x width
+        pooled = torch.cat([(outputs * mask).sum(1), (words * mask).sum(1)], dim=1) / count  # N x (width + word_dim)
+        return nn.functional.leaky_relu(self.project(pooled), 0.2)
 
 
 class Generator(nn.Module):
@@ -140,11 +147,19 @@ class _Forward(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """(images in [-1, 1], caption embedding from `embed`) -> N logits: real and matching, or not."""
+    """(images in [-1, 1], caption embedding from `embed`) -> N logits: real and matching, or not.
+
+    conditioning "projection" (Miyato & Koyama 2018, eq. 3, with the caption embedding in place of a class's):
+    logit = psi(phi(x)) + <V e, phi(x)>, phi(x) the 4 x 4 features summed over space, V a linear map of the
+    caption embedding e. "concat" (Reed et al. 2016, section 4.1): e compressed, replicated spatially and
+    concatenated depth-wise to the 4 x 4 features, then a 1 x 1 and a 4 x 4 convolution."""
 
     def __init__(self, vocab_size: int, word_dim: int, text_width: int, embed_dim: int, channels: int,
-                 resolution: int, ndf: int):
+                 resolution: int, ndf: int, conditioning: str = "projection"):
         super().__init__()
+        if conditioning not in ("projection", "concat"):
+            raise ValueError(f"conditioning must be projection or concat, got {conditioning!r}")
+        self.conditioning = conditioning
         self.text = TextEncoder(vocab_size, word_dim, text_width, embed_dim)
         count = stages(resolution)
         layers: list[nn.Module] = [spectral_norm(nn.Conv2d(channels, ndf, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
@@ -153,16 +168,33 @@ class Discriminator(nn.Module):
             layers += [spectral_norm(nn.Conv2d(width, width * 2, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
             width *= 2
         self.body = nn.Sequential(*layers)  # -> width x 4 x 4
-        self.compress = nn.Sequential(spectral_norm(nn.Linear(embed_dim, min(embed_dim, 128))),
-                                      nn.LeakyReLU(0.2, True))
-        joint = width + min(embed_dim, 128)
-        self.head = nn.Sequential(spectral_norm(nn.Conv2d(joint, width, 1)), nn.LeakyReLU(0.2, True),
-                                  spectral_norm(nn.Conv2d(width, 1, 4)))  # -> 1 x 1 x 1
+        if conditioning == "projection":
+            self.head = spectral_norm(nn.Conv2d(width, 1, 4))  # psi: -> 1 x 1 x 1
+            self.project = spectral_norm(nn.Linear(embed_dim, width, bias=False))  # V
+        else:
+            self.compress = nn.Sequential(spectral_norm(nn.Linear(embed_dim, min(embed_dim, 128))),
+                                          nn.LeakyReLU(0.2, True))
+            joint = width + min(embed_dim, 128)
+            self.head = nn.Sequential(spectral_norm(nn.Conv2d(joint, width, 1)), nn.LeakyReLU(0.2, True),
+                                      spectral_norm(nn.Conv2d(width, 1, 4)))  # -> 1 x 1 x 1
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.text(tokens)
 
+    def parts(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(psi(phi(x)), phi(x)) of the projection discriminator: the unconditional logits (N) and the pooled
+        features (N x width)."""
+        features = self.body(images)  # N x width x 4 x 4
+        return self.head(features).flatten(), features.sum(dim=(2, 3))
+
+    def match(self, phi: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        """The projection term of every image with every caption: N x M, [i, j] = <V e_j, phi(x_i)>."""
+        return phi @ self.project(embedding).t()
+
     def forward(self, images: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        if self.conditioning == "projection":
+            psi, phi = self.parts(images)
+            return psi + (self.project(embedding) * phi).sum(dim=1)
         features = self.body(images)  # N x width x 4 x 4
         text = self.compress(embedding)[:, :, None, None].expand(-1, -1, *features.shape[2:])  # replicated
         return self.head(torch.cat([features, text], dim=1)).flatten()

@@ -222,3 +222,24 @@ def test_choose_captions_draws_only_present_captions():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_word_dropout_keeps_order_and_never_empties_a_caption():
+    from genstudio_text2image.train import drop_words
+
+    tokens = torch.tensor([[5, 6, 7, 0, 0], [3, 0, 0, 0, 0], [4, 5, 6, 7, 8], [0, 0, 0, 0, 0]])
+    assert torch.equal(drop_words(tokens, 0.0), tokens)
+    torch.manual_seed(0)
+    for _ in range(20):
+        dropped = drop_words(tokens, 0.6)
+        for row, kept in zip(tokens.tolist(), dropped.tolist(), strict=True):
+            words = [t for t in kept if t]
+            assert kept == words + [0] * (len(kept) - len(words))  # packed to the left
+            assert all(t in row for t in words) and words == [t for t in row if t in words]  # a subsequence
+            assert words or not any(row)  # a caption keeps at least one word
+
+
+def test_the_contrastive_loss_needs_the_projection_discriminator(shapes_set, tmp_path, run_cli):
+    result = cli("train", "text2image", "--data", str(shapes_set), "--out", str(tmp_path / "m"), "--steps", "1",
+                 "--set", "conditioning=concat")
+    assert result.returncode != 0 and "contrastive=0" in result.stderr + result.stdout
