@@ -1,6 +1,6 @@
 """text2image benchmark on CPU: prints one JSON object.
 
-    python bench/text2image.py [--digit-steps 1500] [--shape-steps 1500] [--resolution 16] [--part digits|shapes|all]
+    python bench/text2image.py [--digit-steps 3000] [--shape-steps 1500] [--resolution 16] [--part digits|shapes|all]
 
 What it measures (issue 17):
 - captioned digits (shared/data/digits/train, grey, --resolution px): every image is written with captions made from
@@ -15,6 +15,12 @@ What it measures (issue 17):
   two heads (colour of 5, shape of 3) trained here on another rendered set scores images generated from the
   captions of a third, unseen set: colour and shape accuracy against the render parameters the captions name, and
   the judge's own accuracy on real images of that third set (the ceiling).
+
+Figures (text2image 0.2.0, this CPU, one torch thread, widths 16): digits 16 px, judge test accuracy 0.96 --
+3000 steps (88 s of training): held-out phrasings 1.0 (every phrasing 1.0), training phrasings 0.98; 1500 steps
+(76 s): held-out 0.90 (0.82 to 1.0 by phrasing), training 0.96. text2image 0.1.0 (Reed et al.'s concatenating
+discriminator, lr 2e-4, no word dropout) scored 0.11 at 1500 steps, chance. Shapes 32 px, 1500 steps (140 s): colour
+1.0, shape 0.31, against the judge's 1.0 / 0.40 on real images (its shape head is the weak part, near chance 0.33).
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ def train(data: Path, out: Path, steps: int, resolution: int, **settings) -> dic
     started = time.perf_counter()
     summary = train_operation(backend="text2image", data=data, out=out, steps=steps, resolution=resolution,
                               batch_size=64, seed=0, device="cpu", assignments=assignments,
-                              checkpoint_every=10**9, sample_every=10**9)
+                              checkpoint_every=10**9, sample_every=10**9, threads=1)
     return {"steps": steps, "wall_seconds": round(time.perf_counter() - started, 1),
             "images_per_second": round(summary.images_per_second, 1),
             "final_losses": {k: round(v, 3) for k, v in summary.final_losses.items()}}
@@ -187,7 +193,7 @@ def shapes_part(args, root: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--digit-steps", type=int, default=1500)
+    parser.add_argument("--digit-steps", type=int, default=3000)
     parser.add_argument("--shape-steps", type=int, default=1500)
     parser.add_argument("--resolution", type=int, default=16, help="digits: 16 or 32 px")
     parser.add_argument("--shapes", type=int, default=1200, help="images in the shapes training set")
@@ -196,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    report: dict = {"benchmark": "text2image-cpu", "device": "cpu", "torch_threads": torch.get_num_threads(),
+    report: dict = {"benchmark": "text2image-cpu", "device": "cpu", "torch_threads": 1,
                     "settings": SMALL}
     with tempfile.TemporaryDirectory() as tmp:
         if args.part in ("digits", "all"):
