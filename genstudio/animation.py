@@ -10,6 +10,7 @@ Nothing here imports torch.
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,11 @@ from genstudio.provenance import png_bytes, to_pil
 
 FORMATS = ("gif", "webp", "frames")  # what `save_animation` writes; "frames" is a folder of frame-00000.png ...
 MAX_FRAMES = 2000
+MANIFEST = "animation.json"  # a frame folder's: fps, frame count, loop and the record
+
+
+def frame_name(index: int) -> str:
+    return f"frame-{index:05d}.png"
 
 
 def animation_format(path: str | os.PathLike[str], format: str | None = None) -> str:
@@ -93,11 +99,11 @@ def save_animation(frames: Sequence[Any], path: str | os.PathLike[str], *, forma
         folder = real_folder(path.parent, path.name)
         written = []
         for index, image in enumerate(images):
-            target = folder / f"frame-{index:05d}.png"
+            target = folder / frame_name(index)
             frame_record = {**record, "frame": index} if record is not None else {}
             atomic_write_bytes(target, png_bytes(image, frame_record))
             written.append(target)
-        manifest = folder / "animation.json"
+        manifest = folder / MANIFEST
         atomic_write_bytes(manifest, json_text({"fps": fps, "frames": len(images), "loop": loop,
                                                 "record": record}).encode())
         return [*written, manifest]
@@ -110,3 +116,34 @@ def save_animation(frames: Sequence[Any], path: str | os.PathLike[str], *, forma
         atomic_write_bytes(sidecar, json_text(record).encode())
         written.append(sidecar)
     return written
+
+
+def animation_files(path: str | os.PathLike[str], format: str, frames: int) -> list[Path]:
+    """The files `save_animation` writes for `frames` frames in `format` (the record's sidecar included)."""
+    path = Path(path)
+    if format == "frames":
+        return [*(path / frame_name(index) for index in range(frames)), path / MANIFEST]
+    return [path, path.with_name(path.name + ".json")]
+
+
+def saved_record(path: str | os.PathLike[str], format: str) -> dict[str, Any] | None:
+    """The record of a complete animation `save_animation` wrote at `path` (its sidecar, or a frame folder's
+    manifest with every frame present), or None: missing, partial, linked or unreadable. What callers compare
+    with their new record to leave an up-to-date animation alone."""
+    path = Path(path)
+    manifest = path / MANIFEST if format == "frames" else path.with_name(path.name + ".json")
+    if not manifest.is_file() or manifest.is_symlink():
+        return None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if format == "frames":
+        if not isinstance(data, dict) or not isinstance(data.get("frames"), int):
+            return None
+        if not all((path / frame_name(index)).is_file() for index in range(data["frames"])):
+            return None
+        data = data.get("record")
+    elif not path.is_file():
+        return None
+    return data if isinstance(data, dict) else None

@@ -21,7 +21,6 @@ genstudio.provenance), and a walk already written from the same record is left a
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -203,47 +202,25 @@ class WalkSummary:
         return asdict(self)
 
 
-def _recorded_walk(path: Path, kind: str) -> dict[str, Any] | None:
-    """The record of the walk already at `path` (a sidecar or a frame folder's animation.json), if complete."""
-    manifest = path / "animation.json" if kind == "frames" else path.with_name(path.name + ".json")
-    if not manifest.is_file() or manifest.is_symlink():
-        return None
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if kind == "frames":
-        if not isinstance(data, dict) or not isinstance(data.get("frames"), int):
-            return None
-        if not all((path / f"frame-{i:05d}.png").is_file() for i in range(data["frames"])):
-            return None
-        data = data.get("record")
-    elif not path.is_file():
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def save_walk(images: list[Any], walk_record: dict[str, Any], out: str | Path, *, format: str | None = None,
               overwrite: bool = False) -> tuple[list[Path], bool]:
     """Write a walk's frames with `genstudio.animation.save_animation` (fps and loop from the record); returns the
     files and whether they were written (False: the same walk was already there, left alone)."""
-    from genstudio.animation import animation_format, save_animation
+    from genstudio.animation import animation_files, animation_format, save_animation, saved_record
     from genstudio.provenance import without_time
 
     out = Path(out)
     kind = animation_format(out, format)
     parameters = walk_record["parameters"]
-    if not overwrite and without_time(_recorded_walk(out, kind)) == without_time(walk_record):
-        return _files_of(out, kind, int(parameters["frames"])), False
+    if not overwrite and without_time(saved_record(out, kind)) == without_time(walk_record):
+        return animation_files(out, kind, int(parameters["frames"])), False
     files = save_animation(images, out, format=kind, fps=float(parameters["fps"]), loop=bool(parameters["loop"]),
                            record=walk_record)
     return files, True
 
 
-def _files_of(out: Path, kind: str, frames: int) -> list[Path]:
-    if kind == "frames":
-        return [*(out / f"frame-{i:05d}.png" for i in range(frames)), out / "animation.json"]
-    return [out, out.with_name(out.name + ".json")]
 
 
 def walk_to_file(
@@ -272,7 +249,7 @@ def walk_to_file(
     abort: AbortCheck | None = None,
 ) -> WalkSummary:
     """The latent walk operation: open the generator, draw every frame, write the animation."""
-    from genstudio.animation import animation_format
+    from genstudio.animation import animation_files, animation_format, saved_record
     from genstudio.generate_folder import open_sampler
 
     if batch_size < 1:
@@ -294,8 +271,8 @@ def walk_to_file(
     from genstudio.provenance import without_time
 
     started = time.perf_counter()
-    if not overwrite and without_time(_recorded_walk(Path(out), kind)) == without_time(walk_record):
-        summary.files = [str(path) for path in _files_of(Path(out), kind, request.frames)]
+    if not overwrite and without_time(saved_record(Path(out), kind)) == without_time(walk_record):
+        summary.files = [str(path) for path in animation_files(Path(out), kind, request.frames)]
         return summary
     reporter = Progress(progress, f"Walking through {len(request.seeds)} seeds with {sampler.spec.id}",
                         total=request.frames, abort=abort)

@@ -16,7 +16,6 @@ alone, so the same command twice leaves the same bytes.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -189,30 +188,8 @@ class StepsSummary:
         return asdict(self)
 
 
-def _recorded(path: Path, kind: str) -> dict[str, Any] | None:
-    """The record of a complete animation already at `path` (its sidecar, or a frame folder's animation.json)."""
-    manifest = path / "animation.json" if kind == "frames" else path.with_name(path.name + ".json")
-    if not manifest.is_file() or manifest.is_symlink():
-        return None
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if kind == "frames":
-        if not isinstance(data, dict) or not isinstance(data.get("frames"), int):
-            return None
-        if not all((path / f"frame-{i:05d}.png").is_file() for i in range(data["frames"])):
-            return None
-        data = data.get("record")
-    elif not path.is_file():
-        return None
-    return data if isinstance(data, dict) else None
 
 
-def _files_of(out: Path, kind: str, frames: int) -> list[Path]:
-    if kind == "frames":
-        return [*(out / f"frame-{i:05d}.png" for i in range(frames)), out / "animation.json"]
-    return [out, out.with_name(out.name + ".json")]
 
 
 def write_steps(drawer: StepDrawer, request: StepsRequest, out: str | Path, *, format: str | None = None,
@@ -220,7 +197,7 @@ def write_steps(drawer: StepDrawer, request: StepsRequest, out: str | Path, *, f
                 abort: AbortCheck | None = None) -> StepsSummary:
     """Draw the request's steps and write them to `out` (.gif, .webp, or a folder of PNG frames) with
     `genstudio.animation.save_animation`; an animation already there from the same record is left alone."""
-    from genstudio.animation import animation_format, save_animation
+    from genstudio.animation import animation_files, animation_format, save_animation, saved_record
     from genstudio.provenance import without_time
 
     out = Path(out)
@@ -233,8 +210,8 @@ def write_steps(drawer: StepDrawer, request: StepsRequest, out: str | Path, *, f
     if sampler.fell_back:
         summary.notes.append("onnxruntime could not use the GPU and ran on the CPU")
     started = time.perf_counter()
-    if not overwrite and without_time(_recorded(out, kind)) == without_time(record):
-        summary.files = [str(path) for path in _files_of(out, kind, drawer.steps)]
+    if not overwrite and without_time(saved_record(out, kind)) == without_time(record):
+        summary.files = [str(path) for path in animation_files(out, kind, drawer.steps)]
         return summary
     reporter = Progress(progress, f"Drawing {request.count} image(s) in {drawer.steps} steps with "
                         f"{sampler.spec.id}", total=request.count, abort=abort)

@@ -53,3 +53,18 @@ def test_never_writes_through_a_planted_frame_folder_link(tmp_path):
     with pytest.raises(UserError, match="symbolic link"):
         save_animation(_frames(), tmp_path / "out" / "frames")
     assert not list((tmp_path / "elsewhere").iterdir())
+
+
+def test_saved_record_reads_back_only_a_complete_animation(tmp_path):
+    from genstudio.animation import animation_files, saved_record
+
+    written = save_animation(_frames(3), tmp_path / "steps", record={"seed": 1})
+    assert written == animation_files(tmp_path / "steps", "frames", 3)
+    assert saved_record(tmp_path / "steps", "frames") == {"seed": 1}
+    (tmp_path / "steps" / "frame-00001.png").unlink()  # a frame lost: not up to date
+    assert saved_record(tmp_path / "steps", "frames") is None
+    written = save_animation(_frames(3), tmp_path / "walk.gif", record={"seed": 2})
+    assert written == animation_files(tmp_path / "walk.gif", "gif", 3)
+    assert saved_record(tmp_path / "walk.gif", "gif") == {"seed": 2}
+    (tmp_path / "walk.gif").unlink()
+    assert saved_record(tmp_path / "walk.gif", "gif") is None
