@@ -346,7 +346,7 @@ class ReusedSettings:
     backend: str
     model: Path | None
     config: dict[str, Any]
-    options: dict[str, Any]  # seed, label, truncation, truncation_cutoff | strength, direction
+    options: dict[str, Any]  # seed, label, truncation, truncation_cutoff | strength, direction, choices {name: value}
 
 
 def reuse_settings(record: Any, registry: Any) -> ReusedSettings:
@@ -400,6 +400,19 @@ def _options(parameters: dict[str, Any], spec: Any) -> dict[str, Any]:
         if declared is None or direction not in declared.choices:
             raise UserError(f"the image's recorded direction {str(direction)[:40]!r} is not one {spec.id} offers")
         options["direction"] = direction
+    from genstudio.inputs import InputKind, choose
+
+    chosen = {}
+    for declared in spec.inputs:  # a multi-style network's declared choices (genstudio.inputs.choose checks them)
+        value = parameters.get(declared.name) if declared.kind == InputKind.CHOICE else None
+        if value is not None:
+            try:
+                chosen[declared.name] = choose(declared, value)
+            except UserError:
+                raise UserError(f"the image's recorded {declared.name} {str(value)[:40]!r} is not one {spec.id} "
+                                "offers") from None
+    if chosen:
+        options["choices"] = chosen
     return options
 
 

@@ -285,6 +285,7 @@ def stylize(
     style: str | Path | None = None,  # the style image, for backends that take one
     *,
     direction: str | None = None,  # a two-way translator's direction (None: its first choice)
+    choices: dict[str, Any] | None = None,  # declared choice inputs by name, as the CLI's option (`--style moss`)
     strength: float | None = None,  # None: the model's or settings' own (as the CLI without --strength)
     preserve_color: bool | None = None,  # None: the model's or settings' own
     max_size: int | None = None,  # the pipeline's --max-size: inputs larger than this are scaled down first
@@ -316,8 +317,8 @@ def stylize(
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="run-", dir=scratch_root) as scratch:
         summary = stylize_folder(
-            source.target, [content_path], scratch, style=style, direction=direction, strength=strength,
-            preserve_color=preserve_color,
+            source.target, [content_path], scratch, style=style, direction=direction, choices=choices,
+            strength=strength, preserve_color=preserve_color,
             config=None if source.folder is not None else dict(source.config), device=source.device,
             max_size=max_size, fmt="png", overwrite=True, workers=1, progress=progress, abort=abort)
         if summary.cancelled:
