@@ -321,7 +321,8 @@ class MainWindow(RunsMixin, JobsMixin, GalleryMixin, QMainWindow):
         stylizer = spec is not None and spec.kind.value in IMAGE_TO_IMAGE
         direction = spec.input(InputKind.DIRECTION) if stylizer else None
         self.params.show_stylizer(stylizer, bool(spec and spec.capabilities.needs_style_image),
-                                  tuple(direction.choices) if direction is not None else ())
+                                  tuple(direction.choices) if direction is not None else (),
+                                  spec.id if stylizer else "", spec.inputs if stylizer else ())
         if stylizer:
             style_reason = why_not_stylize(spec, self.selection[0] == "model")
             styling = self.stylize_task is not None and not self.stylize_task.done.is_set()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from genstudio.gui.choice_picker import ChoiceRows
 from genstudio.schema import ConfigField, ConfigSchema
 from genstudio.wording import form_label
 
@@ -339,6 +340,7 @@ class StyleOptions(QWidget):
         style_row.addWidget(self.style_button, 1)
         self.style_label = QLabel("Style")
         layout.addRow(self.style_label, style_row)
+        self.choices = ChoiceRows(layout, layout.rowCount())  # a multi-style network's declared choice inputs
         strength_row = QHBoxLayout()
         self.use_strength = QCheckBox()
         self.use_strength.setToolTip("Unticked: the backend's own default strength.")
@@ -423,6 +425,7 @@ class StyleOptions(QWidget):
                 "strength": (round(self.strength.value(), 4) if self.use_strength.isChecked() and not translating
                              else None),
                 "direction": self.direction.currentText() if translating else None,
+                "choices": self.choices.values(),  # {input name: value} of the backend's choice inputs
                 "max_size": self.max_size.value() or None}
 
 
@@ -502,13 +505,15 @@ class ParametersPanel(QWidget):
         self.scroll.setWidget(self.form)
         return self.form
 
-    def show_stylizer(self, stylizer: bool, needs_style: bool = True, directions: tuple[str, ...] = ()) -> None:
-        """Stylizers and translators get the Stylize box (with a direction for translators) instead of the
-        Generate box."""
+    def show_stylizer(self, stylizer: bool, needs_style: bool = True, directions: tuple[str, ...] = (),
+                      backend: str = "", inputs: tuple = ()) -> None:
+        """Stylizers and translators get the Stylize box (with a direction for translators, a picker for each
+        choice input the backend declares in `inputs`) instead of the Generate box."""
         self.options_box.setVisible(not stylizer)
         self.style_box.setVisible(stylizer)
         self.style.set_needs_style(needs_style)
         self.style.set_directions(directions)
+        self.style.choices.show_inputs(backend if stylizer else "", inputs if stylizer else ())
         self.style_box.setTitle("Translate" if directions else "Stylize")
 
     def set_stylize_enabled(self, enabled: bool, reason: str = "") -> None:

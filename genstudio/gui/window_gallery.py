@@ -237,6 +237,8 @@ class GalleryMixin:
             style.strength.setValue(values["strength"])
         if "direction" in values:
             style.direction.setCurrentText(values["direction"])
+        if "choices" in values:  # a multi-style network's styles (checked against its inputs by reuse_settings)
+            style.choices.set_values(values["choices"])
         if "max_size" in values:
             style.max_size.setValue(values["max_size"])
         label = values.get("label")

@@ -196,6 +196,7 @@ class JobsMixin:
             for name in ("direction", "strength", "max_size"):  # direction: translators; strength: stylizers
                 if style[name] is not None:
                     params[name] = style[name]
+            params.update(style["choices"])  # declared choice inputs by name, as the CLI's --style NAME|mix
             if where != "model" and self.params.form is not None:
                 defaults = spec.schema.defaults()
                 params["set"] = [f"{key}={value}" for key, value in self.params.form.values().items()

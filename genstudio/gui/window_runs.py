@@ -139,7 +139,7 @@ class RunsMixin:
 
         def work(emit, abort):
             return stylize(source, content_input, options["style"], strength=options["strength"],
-                           direction=options["direction"], max_size=options["max_size"],
+                           direction=options["direction"], choices=options["choices"], max_size=options["max_size"],
                            content_record=before.record, abort=abort, progress=emit)
 
         task = Task(work)
