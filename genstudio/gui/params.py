@@ -429,6 +429,29 @@ class StyleOptions(QWidget):
                 "max_size": self.max_size.value() or None}
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label whose minimum height is what its text needs at its width. The dock asks its panel for a
+    minimum size without a width, where a wrapped label counts one line: a backend's long description then squeezed
+    the boxes below it (the Stylize box's rows drawn over each other)."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        needed = self.heightForWidth(self.width()) if self.width() > 0 else -1
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 class ParametersPanel(QWidget):
     """The right dock: what is selected, its schema form, the generation options and the Generate button."""
 
@@ -444,8 +467,7 @@ class ParametersPanel(QWidget):
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-weight: 600; font-size: 13px;")
         layout.addWidget(self.title)
-        self.subtitle = QLabel()
-        self.subtitle.setWordWrap(True)
+        self.subtitle = WrappedLabel()
         self.subtitle.setStyleSheet("color: palette(mid);")
         layout.addWidget(self.subtitle)
         self.settings_box = QGroupBox("Backend settings")
