@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from genstudio.errors import UserError
+from genstudio.inputs import INCIDENTAL_KEYS
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 Mode = Literal["grid", "single", "split"]
@@ -174,7 +175,8 @@ def provenance_rows(record: dict[str, Any] | None) -> list[tuple[str, str]]:
         label = PROVENANCE_LABELS.get(key, key.replace("_", " ").capitalize())
         if key == "parameters" and isinstance(value, dict):
             for name, item in value.items():
-                title = PROVENANCE_LABELS.get(str(name)) or str(name).replace("_", " ").capitalize()
+                title = (PROVENANCE_LABELS.get(str(name)) if name not in INCIDENTAL_KEYS else None) \
+                    or str(name).replace("_", " ").capitalize()  # a parameter is a value: `style` is a choice
                 rows += ([(f"{title} · {inner}", text) for inner, text in _flatten(item)] if isinstance(item, dict)
                          and item else [(title, _cell(item))])
         elif isinstance(value, dict):
