@@ -72,6 +72,10 @@ class ChoicePicker(QWidget):
         self.combo.setToolTip(spec.help or f"One of the backend's built-in {spec.name} choices.")
         self.combo.currentIndexChanged.connect(self._emit)
         top.addWidget(self.combo, 1)
+        self.mixed = QLabel("a mix: the weights below")  # in the combo's place while blending
+        self.mixed.setStyleSheet("color: palette(mid);")
+        self.mixed.setVisible(False)
+        top.addWidget(self.mixed, 1)
         self.blend = QCheckBox("Blend")
         self.blend.setToolTip("Mix several choices, each with its own weight (the weights are shares of their sum).")
         self.blend.setVisible(spec.blend)
@@ -142,10 +146,15 @@ class ChoicePicker(QWidget):
 
     def _blend_toggled(self, on: bool) -> None:
         self.mix.setVisible(on)
-        self.combo.setEnabled(not on)
-        if on and not self._quiet and not any(slider.value() for slider in self.sliders.values()):
-            self._quiet = True  # a new mix starts from the chosen style alone
-            self.sliders[str(self.combo.currentData())].setValue(100)
+        self.combo.setVisible(not on)
+        self.mixed.setVisible(on)
+        if not self._quiet:
+            self._quiet = True
+            values = {name: slider.value() for name, slider in self.sliders.items()}
+            if on and not any(values.values()):  # a new mix starts from the chosen style alone
+                self.sliders[str(self.combo.currentData())].setValue(100)
+            elif not on and any(values.values()):  # back to one style: the mix's heaviest
+                self.combo.setCurrentIndex(self.spec.choices.index(max(values, key=values.get)))
             self._quiet = False
         self._show_shares()
         self._emit()

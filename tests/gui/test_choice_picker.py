@@ -101,7 +101,7 @@ def test_the_picker_lists_the_declared_styles_and_gives_the_cli_s_pixels(make_wi
     assert without_time(moss.record) == without_time(record)
 
     picker.blend.setChecked(True)  # a mix starts from the chosen style alone
-    assert picker.mix.isVisibleTo(params) and not picker.combo.isEnabled()
+    assert picker.mix.isVisibleTo(params) and not picker.combo.isVisibleTo(params)
     assert [picker.sliders[name].value() for name in STYLES] == [0, 0, 100, 0]
     picker.sliders["ember"].setValue(100)
     picker.sliders["moss"].setValue(100)
@@ -112,6 +112,10 @@ def test_the_picker_lists_the_declared_styles_and_gives_the_cli_s_pixels(make_wi
     pixels, record = cli_stylize(photo, tmp_path / "cli-mix", "ember:0.4,moss:0.4,dusk:0.2")
     assert np.array_equal(mix.pixels[:, :, :3], pixels) and not np.array_equal(mix.pixels, moss.pixels)
     assert without_time(mix.record) == without_time(record)
+    picker.sliders["ember"].setValue(10)
+    picker.sliders["moss"].setValue(20)
+    picker.blend.setChecked(False)  # one style again: the mix's heaviest
+    assert picker.combo.isVisibleTo(params) and picker.value() == "dusk"
 
 
 def test_the_folder_job_carries_the_choice(make_window, photo, tmp_path):
