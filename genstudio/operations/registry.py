@@ -13,6 +13,7 @@ torch. The built-in runners (genstudio.jobs.builtin) are adapters that call the 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,12 +58,19 @@ class Operation:
 CHOICE_OR_PATH = ("style",)  # a style image's path, or a declared choice input named style (`style=mosaic`)
 
 
+_BLEND = re.compile(r"[^/\\:,]+:[0-9.eE+-]+(,[^/\\:,]+:[0-9.eE+-]+)*")  # a choice input's mix: ember:0.5,moss:0.5
+
+
 def _path_like(value: str) -> bool:
     """Whether a CHOICE_OR_PATH parameter's value is a path: an existing file or folder, or text with a separator,
-    a leading '.' or '~', or a suffix. A bare word that names nothing here stays as given (`mosaic`, `2`)."""
+    a leading '.' or '~', or a suffix. A bare word that names nothing here stays as given (`mosaic`, `2`), and so
+    does a blend of choices (`ember:0.5,moss:0.5`, whose '.5' is no suffix)."""
     path = Path(value).expanduser()
-    return path.exists() or any(sep in value for sep in ("/", "\\")) or value.startswith((".", "~")) \
-        or bool(path.suffix)
+    if path.exists():
+        return True
+    if _BLEND.fullmatch(value):
+        return False
+    return any(sep in value for sep in ("/", "\\")) or value.startswith((".", "~")) or bool(path.suffix)
 
 
 _B = "genstudio.jobs.builtin"

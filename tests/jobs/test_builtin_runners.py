@@ -46,3 +46,15 @@ def test_runners_refuse_unknown_parameters(model, tmp_path):
         run_export({"model": str(model), "colour": "red"}, None, lambda: False)
     with pytest.raises(UserError, match="does not take the parameter"):
         run_stylize_folder({"model": "gatys", "inputs": [], "out": str(tmp_path), "bogus": 1}, None, lambda: False)
+
+
+def test_a_queued_blend_of_styles_stays_a_blend_and_a_style_file_becomes_absolute(tmp_path, monkeypatch):
+    """`style` is a style image's path or a choice input's value: a blend's '.5' is not a file suffix."""
+    from genstudio.jobs import runner_spec
+
+    monkeypatch.chdir(tmp_path)
+    spec = runner_spec("stylize-folder")
+    base = {"model": "tinystyle", "inputs": ["in"], "out": "out"}
+    for value in ("ember:0.5,moss:0.5", "ember:1,glacier:3", "moss", "2"):
+        assert spec.prepare({**base, "style": value})["style"] == value
+    assert spec.prepare({**base, "style": "candy.jpg"})["style"] == str(tmp_path / "candy.jpg")
