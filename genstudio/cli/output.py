@@ -12,8 +12,9 @@ from rich.console import Console
 
 from genstudio.backends import BackendSpec
 
-console = Console()  # stdout: tables and summaries
-console_err = Console(stderr=True)  # stderr: progress bars, warnings and errors, so --json stdout stays clean
+# emoji=False: `:smile:` in a file name or a plugin's message stays text (`shown` escapes markup, not emoji codes)
+console = Console(emoji=False)  # stdout: tables and summaries
+console_err = Console(stderr=True, emoji=False)  # stderr: progress bars, warnings and errors (--json stays clean)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
 SET_OPTION = typer.Option(
