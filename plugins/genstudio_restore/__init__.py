@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from genstudio import BackendKind, BackendSpec, Capabilities, ConfigField, ConfigSchema, InputKind, InputSpec, hookimpl
 
-__version__ = "0.2.0"  # 0.2: the network refines a pull-push fill (0.1 models fill from black)
+__version__ = "0.3.0"  # 0.3: task_balance (older models read as "pixels"); 0.2: a pull-push fill (0.1: black)
 
 TASKS = ("inpaint", "denoise", "upscale")  # the order is the graph's task index: never reorder
 
@@ -47,6 +47,11 @@ RESTORE_SCHEMA = ConfigSchema([
                 max=5, label="D layers"),
     ConfigField("lambda_hole", "float", 6.0, "Extra L1 weight inside the holes (Liu et al. 2018 use 6).", min=0.0,
                 max=100.0, label="hole weight"),
+    ConfigField("task_balance", "choice", "scale",
+                "How the tasks share the reconstruction loss: scale (each task's L1 divided by its running mean, "
+                "Kendall et al. 2018, so upscaling's small residual is not drowned by the holes' large errors) or "
+                "pixels (one mean over every pixel of the batch, as 0.2 trained).",
+                choices=("scale", "pixels"), label="task balance"),
     ConfigField("lambda_adv", "float", 0.01, "Weight of the least-squares adversarial loss; 0 turns D off.",
                 min=0.0, max=10.0, label="adversarial weight"),
     ConfigField("adv_warmup", "int", 1000, "Steps of L1 (and perceptual) loss alone before the adversarial loss and "
@@ -120,3 +125,11 @@ def register_backends() -> list[BackendSpec]:
             inputs=_inputs(("inpaint",)),
         ),
     ]
+
+
+@hookimpl
+def upgrade_model_config(backend: str, plugin_version: str, config: dict) -> dict | None:
+    """Models saved before task_balance (0.2) were trained on one pixel mean over every task: they say so."""
+    if backend != "restore" or "task_balance" in config:
+        return None
+    return {**config, "task_balance": "pixels"}
