@@ -31,6 +31,7 @@ SIDE = 64
 DEVICE = "cpu"  # where the models train (--device); inference and timing stay on the CPU
 BATCH = 8
 THREADS = 2
+FIT_OPTIONS: dict = {}  # more of fit's options (--ema-decay)
 
 
 def digits(split: str, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -62,7 +63,7 @@ def train(data: Path, out: Path, backend: str, steps: int, sets: list[str]) -> P
     from genstudio.operations.train import train as run
 
     run(backend=backend, data=data, out=out, steps=steps, resolution=SIDE, batch_size=BATCH, device=DEVICE,
-        assignments=sets, sample_every=10**9, checkpoint_every=10**9, threads=THREADS)
+        assignments=sets, sample_every=10**9, checkpoint_every=10**9, threads=THREADS, **FIT_OPTIONS)
     return out
 
 
@@ -154,17 +155,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="more restore settings, e.g. width=8 (repeatable)")
+    parser.add_argument("--only", choices=("digits", "photos"), default=None, help="run one set (both by default)")
+    parser.add_argument("--no-timing", dest="timing", action="store_false",
+                        help="skip the ONNX export and the 256 px timing")
+    parser.add_argument("--ema-decay", type=float, default=None, help="fit's ema_decay (default: fit's own)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (on a CPU shared with other "
                         "work, 1 can be many times faster than 2: small ops wait on each other's threads)")
     args = parser.parse_args()
     DATA, DEVICE, BATCH, THREADS = args.data.resolve(), args.device, args.batch, args.threads
+    if args.ema_decay is not None:
+        FIT_OPTIONS["ema_decay"] = args.ema_decay
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     sets = ["size=lite", "tasks=inpaint,upscale", "perceptual=auto", "lr=0.002", *args.sets]
+    tasks = [value for key, _, value in (text.partition("=") for text in sets) if key.strip() == "tasks"][-1]
     report: dict = {"settings": {"steps": args.steps, "side": SIDE, "held_out": args.images, "size": "lite",
                                  "seed": args.seed, "device": DEVICE, "batch": BATCH, "set": sets,
-                                 "torch_threads": args.threads}}
+                                 "torch_threads": args.threads, **FIT_OPTIONS}}
     photos = sorted(p for p in (DATA / "content").iterdir() if p.suffix in (".png", ".jpg"))
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -174,21 +182,25 @@ def main() -> None:
         }
         report["settings"]["photo_held_out"] = photos[-1].name
         for name, (train_images, test_images) in data.items():
+            if args.only and name != args.only:
+                continue
             model = train(save_all(train_images, work / name / "train"), work / name / "model", "restore",
                           args.steps, sets)
             masks = [free_form_mask(SIDE, SIDE, np.random.default_rng(1000 + i)) for i in range(len(test_images))]
             holed = [(img * (1 - m[..., None])).astype(np.uint8) for img, m in zip(test_images, masks, strict=True)]
-            entry = {"restore": mean_scores(run_model(model, holed, masks, "inpaint"), test_images, masks),
-                     "telea": mean_scores(telea(holed, masks), test_images, masks),
+            entry = {"telea": mean_scores(telea(holed, masks), test_images, masks),
                      "hole_fraction": round(float(np.mean([m.mean() for m in masks])), 3)}
+            if "inpaint" in tasks:
+                entry["restore"] = mean_scores(run_model(model, holed, masks, "inpaint"), test_images, masks)
             if name == "digits" and args.vae_steps:  # the route with no restoration training: a VAE of the digits
                 vae = train(work / name / "train", work / name / "vae", "vae", args.vae_steps, [])
                 config = {"source": str(vae), "steps": args.latent_steps, "restarts": 4}
                 entry["latent_inpaint"] = mean_scores(run_model("latent-inpaint", holed, masks, "inpaint",
                                                                 config=config), test_images, masks)
-            entry["upscale_2x"] = upscale_scores(model, test_images)
+            if "upscale" in tasks:
+                entry["upscale_2x"] = upscale_scores(model, test_images)
             report[name] = entry
-            if name == "photos":
+            if name == "photos" and args.timing and "inpaint" in tasks:
                 export_model(model)
                 report["seconds_per_256px_inpaint"] = {"torch": seconds_per_256(model, "torch"),
                                                        "onnx": seconds_per_256(model, "onnx")}
