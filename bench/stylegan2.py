@@ -122,7 +122,8 @@ def onnx_against_eager(model_dir: Path, repeats: int = 3) -> dict:
         result[f"onnx_speedup_batch{batch}"] = round(result[f"onnx_images_per_second_batch{batch}"]
                                                      / result[f"torch_images_per_second_batch{batch}"], 2)
     options = {"truncation": 0.7, "truncation_cutoff": 4, "mixing": Mixing(9, 4)}
-    images = {runtime: torch.stack([s.image for s in sampler.samples(3, list(range(16)), **options)])
+    images = {runtime: torch.stack([torch.as_tensor(s.image)
+                                    for s in sampler.samples(3, list(range(16)), **options)])
               for runtime, sampler in samplers.items()}
     to_uint8 = {runtime: (batch * 255).round() for runtime, batch in images.items()}
     result["truncation_and_mixing_max_pixel_difference"] = int((to_uint8["torch"] - to_uint8["onnx"]).abs().max())

@@ -264,9 +264,22 @@ def export_model(
                                  "max_abs_error": errors, "inputs": [i.name for i in graph.inputs],
                                  "outputs": graph.outputs}
             reporter.update(advance=1)
+        twin = None
+        if loaded.spec.kind.value in ("generator", "autoencoder"):  # what sampling needs without torch
+            from genstudio.onnx_runtime import TWIN_INPUTS_FILE, twin_metadata, twin_record
+
+            twin, fixed = twin_record(twin_metadata(loaded.module, loaded.spec))
+            if fixed is not None:
+                target = main_target.with_name(TWIN_INPUTS_FILE)
+                temp = temp_file_beside(target)
+                staged.append(("", temp, target))
+                temp.write_bytes(fixed)
+                twin["fixed_inputs"] = {"file": os.path.relpath(target, folder) if target.parent == folder
+                                        else str(target), "sha256": sha256_file(temp)}
         for name, temp, target in staged:  # only now, with every graph checked, replace the old files
             os.replace(temp, target)
-            files[name]["sha256"] = sha256_file(target)
+            if name:
+                files[name]["sha256"] = sha256_file(target)
         fsync_dir(main_target.parent)
     finally:
         for _, temp, _ in staged:
@@ -279,6 +292,7 @@ def export_model(
         "parity_passed": bool(check),
         "tolerance": TOLERANCE["fp16" if fp16 else "fp32"],
         "weights_sha256": loaded.card.weights_sha256,
+        **({"twin": twin} if twin is not None else {}),
         "onnxruntime": _ort_version(),
         "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -1,7 +1,7 @@
 """Generate images from a trained generator model into a folder: the work behind `genstudio generate` and the
 job queue's generate jobs.
 
-Image i of seed s is the same image whatever the batch size (see `genstudio.generation`). Each PNG carries its
+Image i of seed s is the same image whatever the batch size (see `genstudio.latents`). Each PNG carries its
 provenance; a file already made from the same record is left alone (and not recomputed), so re-running a command
 is cheap and leaves identical bytes, and an interrupted run picks up where it stopped.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink, Progress
 from genstudio.fileio import real_folder
-from genstudio.inputs import InputKind
+from genstudio.latents import LEGACY_RULE, RULE
 
 STREAM_WINDOW = 512  # indices planned (paths, records, up-to-date checks) at a time
 MAX_LISTED = 10_000  # file paths a summary lists (a job's result, --json); the rest are counted
@@ -82,14 +82,16 @@ class Sampler:
     generate`, generate jobs, `reproduce` and the app's Generate all sample through one of these."""
 
     spec: Any  # BackendSpec
-    loaded: Any  # genstudio.models.LoadedModel, or None for a backend id
-    module: Any  # the torch module, or its ONNX twin
+    loaded: Any  # the model folder: genstudio.models.LoadedModel, or its Target when only its ONNX graph runs;
+    # None for a backend id
+    module: Any  # the torch module, or its ONNX twin (genstudio.onnx_runtime.OnnxGenerator and kin)
     torch_device: Any  # torch.device for the torch runtime, None for ONNX
     runtime: str  # "torch" | "onnx"
     device_text: str  # what actually runs it, for provenance
     class_names: list[str]
     fell_back: bool = False  # onnxruntime was asked for a GPU and ran on the CPU
     config: dict[str, Any] | None = None  # a backend id's settings (recorded: they decide the pixels)
+    files: dict[str, str] | None = None  # an ONNX-only backend: {weights ref: sha256} of the graph that runs
 
     @property
     def num_classes(self) -> int:
@@ -129,13 +131,18 @@ class Sampler:
         return Tokenizer(config.get("vocabulary", ""), int(config.get("max_tokens", 32)))
 
     def caption_tokens(self, caption: str | None) -> Any:
-        """1 x max_tokens token ids of `caption`, or None."""
+        """1 x max_tokens token ids of `caption` (a tensor for torch, an array for ONNX), or None."""
         if caption is None:
             return None
+        tokenizer = self.tokenizer
+        ids = [tokenizer.padded(tokenizer.encode_for_model(caption).ids)]
+        if self.runtime == "onnx":
+            import numpy as np
+
+            return np.asarray(ids, np.int64)
         import torch
 
-        tokenizer = self.tokenizer
-        return torch.tensor([tokenizer.padded(tokenizer.encode_for_model(caption).ids)], dtype=torch.long)
+        return torch.tensor(ids, dtype=torch.long)
 
     @property
     def latent_dim(self) -> int:
@@ -154,14 +161,21 @@ class Sampler:
     def check_style_options(self, truncation_cutoff: int | None = None, mixing: Any = None) -> None:
         """UserError (one line) when a truncation cutoff or style mixing is asked of a backend without style layers,
         or names a layer the model does not have."""
-        from genstudio import generation
+        from genstudio import sampling
 
         if truncation_cutoff is None and mixing is None:
             return
         if not self.style_based:
             what = "--truncation-cutoff" if truncation_cutoff is not None else "--mix-with/--mix-from"
             raise UserError(f"backend {self.spec.id!r} is not style-based: it takes no {what}")
-        generation.check_style_options(self.num_ws, truncation_cutoff, mixing)
+        sampling.check_style_options(self.num_ws, truncation_cutoff, mixing)
+
+    @property
+    def model_sha256(self) -> str | None:
+        """What provenance names as the weights: the model folder's, an ONNX-only backend's graph's, or None."""
+        if self.loaded is not None:
+            return self.loaded.card.weights_sha256
+        return next(iter(self.files.values())) if self.files else None
 
     @property
     def model_ref(self) -> str:
@@ -174,26 +188,30 @@ class Sampler:
         return self.class_names[label] if label < len(self.class_names) else str(label)
 
     def resolve_label(self, label: str | int | None) -> int | None:
-        from genstudio import generation
+        from genstudio import sampling
 
-        return generation.resolve_label(label, self.num_classes, self.class_names)
+        return sampling.resolve_label(label, self.num_classes, self.class_names)
 
     def samples(self, seed: int, indices: list[int], *, label: int | None = None, truncation: float = 1.0,
                 batch_size: int = 64, truncation_cutoff: int | None = None, mixing: Any = None,
-                caption: str | None = None):
-        """generation.generate on this runtime, with the backend's declared truncation (and, for a style-based
-        generator, the truncation cutoff and style mixing)."""
+                caption: str | None = None, rule: str = RULE):
+        """The request on this runtime (generation.generate on torch, sampling.generate_arrays on ONNX, without
+        torch), with the backend's declared truncation (and, for a style-based generator, the truncation cutoff and
+        style mixing); `rule` draws the latents (genstudio.latents; a record names its own)."""
+        self.check_style_options(truncation_cutoff, mixing)
+        options = {"label": label, "truncation": truncation, "truncation_mode": self.spec.capabilities.truncation,
+                   "batch_size": batch_size, "style_based": self.style_based, "truncation_cutoff": truncation_cutoff,
+                   "mixing": mixing, "captions": self.caption_tokens(caption), "rule": rule}
+        if self.runtime == "onnx":
+            from genstudio.sampling import generate_arrays
+
+            return generate_arrays(self.module, seed, indices, **options)
         from genstudio import generation
 
-        self.check_style_options(truncation_cutoff, mixing)
-        return generation.generate(self.module, seed, indices, label=label, truncation=truncation,
-                                   truncation_mode=self.spec.capabilities.truncation, batch_size=batch_size,
-                                   device=self.torch_device or "cpu", style_based=self.style_based,
-                                   truncation_cutoff=truncation_cutoff, mixing=mixing,
-                                   captions=self.caption_tokens(caption))
+        return generation.generate(self.module, seed, indices, device=self.torch_device or "cpu", **options)
 
     def interpolation(self, seed_a: int, seed_b: int, steps: int, *, index: int = 0, label: int | None = None,
-                      truncation: float = 1.0):
+                      truncation: float = 1.0, rule: str = RULE):
         """(step, image, record) along the slerp path from image `index` of seed_a to image `index` of seed_b
         (ends included); a conditional model draws every step with `label` (default: the class image `index`
         gets). The records (operation "interpolate-seeds") let `genstudio reproduce` redo any step."""
@@ -203,7 +221,7 @@ class Sampler:
 
         if self.num_classes and label is None:
             label = generation.label_for(index, None, self.num_classes)
-        z = generation.interpolate_seeds(seed_a, seed_b, steps, self.latent_dim, index=index)
+        z = generation.interpolate_seeds(seed_a, seed_b, steps, self.latent_dim, index=index, rule=rule)
         if truncation != 1.0 and not self.style_based:
             z = generation.truncate(self.module, z, truncation, self.spec.capabilities.truncation)
         device = self.torch_device or "cpu"
@@ -214,15 +232,17 @@ class Sampler:
                     image = self.module.generate_styles(z[step:step + 1].to(device), labels, truncation=truncation)
                 else:
                     image = self.module.generate(z[step:step + 1].to(device), labels)
-                image = image.float().clamp(0, 1)[0].cpu()
+                image = torch.as_tensor(image).float().clamp(0, 1)[0].cpu()  # an ONNX twin answers with an array
             parameters = {"seed_a": seed_a, "seed_b": seed_b, "index": index, "steps": steps, "step": step,
-                          "t": round(step / (steps - 1), 4), "label": label, "truncation": truncation}
+                          "t": round(step / (steps - 1), 4), "label": label, "truncation": truncation,
+                          **_rule_parameter(rule)}
             yield step, image, self.record(seed_a, index, label, truncation, "interpolate-seeds", parameters)
 
     def parameters(self, seed: int, index: int, label: int | None, truncation: float,
                    truncation_cutoff: int | None = None, mixing: Any = None,
-                   caption: str | None = None) -> dict[str, Any]:
-        parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation}
+                   caption: str | None = None, rule: str = RULE) -> dict[str, Any]:
+        parameters: dict[str, Any] = {"seed": seed, "index": index, "truncation": truncation,
+                                      **_rule_parameter(rule)}
         if caption is not None:
             parameters["caption"] = caption
         if truncation_cutoff is not None:
@@ -236,33 +256,57 @@ class Sampler:
 
     def record(self, seed: int, index: int, label: int | None, truncation: float,
                operation: str = "generate", parameters: dict[str, Any] | None = None, *,
-               truncation_cutoff: int | None = None, mixing: Any = None, caption: str | None = None) -> dict[str, Any]:
+               truncation_cutoff: int | None = None, mixing: Any = None, caption: str | None = None,
+               rule: str = RULE) -> dict[str, Any]:
         """The provenance of image `index` of `seed`: everything `genstudio reproduce` needs."""
         from genstudio.provenance import provenance
 
         spec = self.spec
         extra = {} if self.config is None else {"config": dict(self.config)}
+        if self.files:
+            extra["weights"] = dict(self.files)
         return provenance(backend=spec.id, plugin=spec.plugin, plugin_version=spec.plugin_version,
-                          model_sha256=self.loaded.card.weights_sha256 if self.loaded is not None else None,
+                          model_sha256=self.model_sha256,
                           parameters=parameters if parameters is not None else self.parameters(
-                              seed, index, label, truncation, truncation_cutoff, mixing, caption),
+                              seed, index, label, truncation, truncation_cutoff, mixing, caption, rule),
                           runtime=self.runtime, device=self.device_text, operation=operation, model=self.model_ref,
                           **extra)
 
 
+def _rule_parameter(rule: str) -> dict[str, str]:
+    """The record's "latents" parameter: absent for the legacy torch rule (what older records mean by nothing)."""
+    return {} if rule == LEGACY_RULE else {"latents": rule}
+
+
+GENERATING_KINDS = ("generator", "autoencoder")  # BackendKind values that draw images from noise
+NOT_A_GENERATOR = "a generator or autoencoder (nothing else generates images from noise)"
+
+
 def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = "auto", provider: str = "auto",
                  truncation: float = 1.0, config: dict[str, Any] | None = None,
-                 assignments: list[str] = ()) -> Sampler:
+                 assignments: list[str] = (), lean: bool = True) -> Sampler:
     """Load a generator (a model folder, checked; or a backend id with `config`) and pick its runtime; UserError
-    when it cannot generate, or when a runtime, provider or truncation asked for cannot be honoured."""
+    when it cannot generate, or when a runtime, provider or truncation asked for cannot be honoured. A folder whose
+    ONNX export runs opens without torch (`lean`; False: with its torch module too, for code that needs it)."""
     from genstudio.backends import BackendKind
+    from genstudio.models import is_folder_target, open_model_or_backend
+
+    if lean and is_folder_target(model_dir) and (runtime or "auto").lower() != "torch":
+        exported = _open_exported(model_dir, runtime, provider, truncation)
+        if exported is not None:
+            return exported
+    if not is_folder_target(model_dir):
+        from genstudio.models import resolve_target
+
+        target = resolve_target(model_dir, tuple(BackendKind(kind) for kind in GENERATING_KINDS), NOT_A_GENERATOR,
+                                config=config, assignments=assignments)
+        if target.spec.capabilities.runtime == "onnx":
+            return _open_onnx_only(target, runtime, provider, truncation)
     from genstudio.devices import describe_device, resolve_device
-    from genstudio.models import open_model_or_backend
-    from genstudio.onnx_runtime import check_runtime_request, choose_runtime, onnx_generator
+    from genstudio.onnx_runtime import check_runtime_request, choose_runtime, onnx_twin, open_session, twin_metadata
 
     torch_device = resolve_device(device)
-    opened = open_model_or_backend(model_dir, (BackendKind.GENERATOR, BackendKind.AUTOENCODER),
-                                   "a generator or autoencoder (nothing else generates images from noise)",
+    opened = open_model_or_backend(model_dir, tuple(BackendKind(kind) for kind in GENERATING_KINDS), NOT_A_GENERATOR,
                                    device=torch_device, config=config, assignments=assignments)
     spec, module, loaded, what = opened.spec, opened.module, opened.loaded, opened.what
     if loaded is not None:
@@ -281,20 +325,60 @@ def open_sampler(model_dir: str | Path, *, device: str = "auto", runtime: str = 
                             "include; use --runtime torch")
         runtime_used = "torch"
     check_runtime_request(runtime_used, runtime, provider, what)
-    if runtime_used == "onnx":
-        twin = onnx_generator(onnx_path, module, provider)
-        if styled_graph:  # psi, the cutoff, style mixing and the noise are graph inputs
-            from genstudio.generation import OnnxStyleGenerator
-
-            twin = OnnxStyleGenerator(twin.session, module)
-        elif spec.input(InputKind.CAPTION) is not None:  # z and the caption's token ids
-            from genstudio.generation import OnnxCaptionGenerator
-
-            twin = OnnxCaptionGenerator(twin.session, module, spec.input(InputKind.CAPTION).graph_input)
+    if runtime_used == "onnx":  # psi, the cutoff, style mixing and the noise are graph inputs of a styled graph
+        twin = onnx_twin(open_session(onnx_path, provider), spec, twin_metadata(module, spec), styled_graph)
         return Sampler(spec, loaded, twin, None, "onnx", twin.session.describe(), class_names,
                        twin.session.fell_back)
     return Sampler(spec, loaded, module, torch_device, "torch", describe_device(torch_device), class_names,
                    config=opened.settings if loaded is None else None)
+
+
+def _open_exported(model_dir: str | Path, runtime: str, provider: str, truncation: float) -> Sampler | None:
+    """A model folder whose ONNX export runs, opened without torch: the twin's facts (latent size, classes, style
+    layers, fixed noise) are those `genstudio export` recorded. None when torch is needed after all: no usable
+    export, one written before those facts were recorded, or a truncation that runs outside the graph."""
+    from genstudio.backends import BackendKind
+    from genstudio.models import resolve_target
+    from genstudio.onnx_runtime import check_runtime_request, choose_runtime, onnx_twin, open_session, read_twin
+
+    target = resolve_target(model_dir, tuple(BackendKind(kind) for kind in GENERATING_KINDS), NOT_A_GENERATOR)
+    spec, card = target.spec, target.card
+    runtime_used, onnx_path = choose_runtime(runtime, target.folder, card)
+    meta = read_twin(target.folder, card) if runtime_used == "onnx" else None
+    styled = spec.capabilities.style_mixing and "psi" in _graph_inputs(target)
+    if meta is None or (spec.capabilities.truncation == "own" and not styled):
+        return None  # the torch path decides (and explains a refusal)
+    if truncation != 1.0 and spec.capabilities.truncation == "none":
+        raise UserError(f"backend {spec.id!r} does not support truncation")
+    check_runtime_request(runtime_used, runtime, provider, target.what)
+    twin = onnx_twin(open_session(onnx_path, provider), spec, meta, styled)
+    class_names = [str(name) for name in card.extra.get("class_names") or []]
+    return Sampler(spec, target, twin, None, "onnx", twin.session.describe(), class_names, twin.session.fell_back)
+
+
+def _open_onnx_only(target: Any, runtime: str, provider: str, truncation: float) -> Sampler:
+    """An ONNX-only generator (`Capabilities(runtime="onnx")`): the graph it ships or names, checked by sha256
+    (genstudio.onnx_backends), taking z (N x latent size, read from the graph) and giving images; no torch."""
+    from genstudio.errors import PluginError
+    from genstudio.onnx_backends import open_graph
+    from genstudio.onnx_runtime import OnnxGenerator
+
+    spec = target.spec
+    if (runtime or "auto").lower() == "torch":
+        raise UserError(f"backend {spec.id!r} is ONNX-only (plugin {spec.plugin}): it runs on onnxruntime; drop "
+                        "--runtime torch")
+    if truncation != 1.0 and spec.capabilities.truncation != "prior":
+        raise UserError(f"backend {spec.id!r} does not support truncation")
+    graph = open_graph(target, provider)
+    inputs = {entry.name: entry for entry in graph.session.inner.get_inputs()}
+    shape = list(getattr(inputs.get("z"), "shape", None) or [])
+    if len(shape) != 2 or not isinstance(shape[1], int) or shape[1] < 1 or len(inputs) != 1:
+        raise PluginError(spec.plugin, spec.id, ValueError(
+            f"{graph.path.name}: an ONNX-only generator's graph takes one input, z (batch x latent size), got "
+            + ", ".join(f"{name} {list(entry.shape)}" for name, entry in inputs.items())))
+    twin = OnnxGenerator(graph.session, shape[1], 0)
+    return Sampler(spec, None, twin, None, "onnx", graph.session.describe(), [], graph.session.fell_back,
+                   config=dict(target.settings), files=dict(graph.files))
 
 
 def _graph_inputs(loaded: Any) -> list[str]:
@@ -331,7 +415,7 @@ def generate_to_folder(
     progress: EventSink | None = None,
     abort: AbortCheck | None = None,
 ) -> GenerateSummary:
-    from genstudio import augment, generation
+    from genstudio import augment, sampling
     from genstudio.provenance import is_up_to_date, write_png
 
     layout = augment.check_layout(layout)
@@ -352,7 +436,7 @@ def generate_to_folder(
         raise UserError(f"--grid tiles at most {MAX_GRID} images; generate {count} without --grid, or fewer")
     if (mix_with is None) != (mix_from is None):
         raise UserError("style mixing needs both --mix-with SEED and --mix-from LAYER")
-    from genstudio.generation import Mixing
+    from genstudio.sampling import Mixing
 
     mixing = Mixing(int(mix_with), int(mix_from)) if mix_with is not None else None
     cutoff = int(truncation_cutoff) if truncation_cutoff is not None else None
@@ -391,7 +475,7 @@ def generate_to_folder(
         label_name = sampler.label_name(series_label)
         for window_start in range(series_first, series_first + series_count, window):
             indices = range(window_start, min(window_start + window, series_first + series_count))
-            labels = {i: generation.label_for(i, series_label, sampler.num_classes) for i in indices}
+            labels = {i: sampling.label_for(i, series_label, sampler.num_classes) for i in indices}
             for i in indices:
                 if labels[i] is not None:
                     generated[labels[i]] = generated.get(labels[i], 0) + 1
@@ -450,7 +534,7 @@ def generate_to_folder(
             grid_record["parameters"]["captions"] = caption_texts
         suffix = file_name(seed, 0, label_name, 1.0, cutoff, mixing)[len(f"seed{seed}-00000"):-len(".png")]
         grid_path = out / f"seed{seed}-grid{suffix}.png"
-        write_png(grid_path, generation.grid(images), grid_record, overwrite=overwrite)
+        write_png(grid_path, sampling.grid_array(images), grid_record, overwrite=overwrite)
         summary.grid = str(grid_path)
     reporter.finish(f"{summary.written} written, {summary.unchanged} up to date")
     return summary

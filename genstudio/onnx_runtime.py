@@ -289,13 +289,13 @@ def check_runtime_request(runtime_used: str, runtime: str, provider: str, what: 
 
 
 class OnnxGenerator:
-    """An exported generator behind the generator contract (`latent_dim`, `num_classes`, `generate`), so the
-    same sampling code runs on either runtime. Tensors in and out are torch CPU tensors."""
+    """An exported generator behind the generator contract (`latent_dim`, `num_classes`, `generate`): z and class
+    labels in (arrays, or CPU tensors), float32 images out. genstudio.sampling draws requests through it."""
 
     def __init__(self, session: Session, latent_dim: int, num_classes: int):
         self.session = session
-        self.latent_dim = latent_dim
-        self.num_classes = num_classes
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes or 0)
 
     def eval(self) -> OnnxGenerator:
         return self
@@ -303,18 +303,132 @@ class OnnxGenerator:
     def parameters(self):
         return iter(())
 
-    def generate(self, z, labels=None):
-        import torch
+    def _labels(self, labels: Any, count: int) -> dict[str, np.ndarray]:
+        if "labels" not in self.session.input_names:
+            return {}
+        values = np.arange(count) % max(1, self.num_classes) if labels is None else labels
+        return {"labels": np.asarray(values, np.int64)}
 
-        inputs = {"z": z.detach().cpu().float().numpy()}
-        if "labels" in self.session.input_names:
-            if labels is None:
-                labels = torch.arange(z.shape[0]) % max(1, self.num_classes)
-            inputs["labels"] = labels.detach().cpu().long().numpy()
-        return torch.from_numpy(self.session.run(inputs)[0])
+    def generate(self, z: Any, labels: Any = None) -> np.ndarray:
+        z = np.asarray(z, np.float32)
+        return self.session.run({"z": z, **self._labels(labels, z.shape[0])})[0]
 
 
-def onnx_generator(path: Path, module: Any, provider: str = "auto", threads: int = 0) -> OnnxGenerator:
-    """The ONNX twin of `module` (whose latent size and classes it shares)."""
-    session = open_session(path, provider, threads)
-    return OnnxGenerator(session, int(module.latent_dim), int(module.num_classes or 0))
+class OnnxStyleGenerator(OnnxGenerator):
+    """An exported style-based generator: its main graph takes z, [labels,] psi, truncation_cutoff, mix_z, mix_from
+    and the noise inputs (capability `style_mixing`), fed the fixed noise of the model it was exported from."""
+
+    def __init__(self, session: Session, latent_dim: int, num_classes: int, num_ws: int,
+                 noise: dict[str, np.ndarray]):  # {graph input: 1 x 1 x r x r}
+        super().__init__(session, latent_dim, num_classes)
+        self.num_ws = int(num_ws)
+        self.noise = {name: np.asarray(value, np.float32)[:1] for name, value in noise.items()}
+
+    def generate(self, z: Any, labels: Any = None) -> np.ndarray:
+        return self.generate_styles(z, labels)
+
+    def generate_styles(self, z: Any, labels: Any = None, *, truncation: Any = 1.0, truncation_cutoff: Any = None,
+                        mix_z: Any = None, mix_from: Any = None) -> np.ndarray:
+        z = np.asarray(z, np.float32)
+        count = z.shape[0]
+
+        def per_image(value: Any, dtype: Any) -> np.ndarray:
+            return np.broadcast_to(np.asarray(value, dtype=dtype), (count,)).copy()
+
+        mixed = mix_z is not None and mix_from is not None
+        inputs = {"z": z, "psi": per_image(truncation, np.float32),
+                  "truncation_cutoff": per_image(self.num_ws if truncation_cutoff is None else truncation_cutoff,
+                                                 np.int64),
+                  "mix_z": np.asarray(mix_z, np.float32) if mixed else z,
+                  "mix_from": per_image(mix_from if mixed else self.num_ws, np.int64),
+                  **self._labels(labels, count)}
+        for name, value in self.noise.items():
+            inputs[name] = np.repeat(value, count, axis=0)
+        return self.session.run(inputs)[0]
+
+
+class OnnxCaptionGenerator(OnnxGenerator):
+    """An exported caption model: its graph takes z and the caption's token ids (the declared caption input's
+    `graph_input`)."""
+
+    def __init__(self, session: Session, latent_dim: int, max_tokens: int, caption_input: str):
+        super().__init__(session, latent_dim, 0)
+        self.max_tokens, self.caption_input = int(max_tokens), caption_input
+
+    def generate(self, z: Any, labels: Any = None, captions: Any = None) -> np.ndarray:
+        z = np.asarray(z, np.float32)
+        tokens = np.zeros((z.shape[0], self.max_tokens), np.int64) if captions is None else captions
+        return self.session.run({"z": z, self.caption_input: np.asarray(tokens, np.int64)})[0]
+
+
+def twin_metadata(module: Any, spec: Any) -> dict[str, Any]:
+    """What an ONNX twin needs to know of the torch module it was exported from (recorded by `genstudio export`,
+    so a later run needs no torch): latent size, classes, style layers and fixed noise, caption length."""
+    from genstudio.inputs import InputKind
+
+    meta: dict[str, Any] = {"latent_dim": int(module.latent_dim), "num_classes": int(module.num_classes or 0)}
+    if spec.capabilities.style_mixing:
+        meta["num_ws"] = int(module.num_ws)
+        meta["noise"] = {name: value[:1].detach().float().cpu().numpy()
+                         for name, value in module.noise_inputs(1).items()}
+    if spec.input(InputKind.CAPTION) is not None:
+        meta["max_tokens"] = int(module.max_tokens)
+    return meta
+
+
+TWIN_INPUTS_FILE = "model.inputs.safetensors"  # an exported generator's fixed graph inputs (a style model's noise)
+_TWIN_SIZES = ("latent_dim", "num_classes", "num_ws", "max_tokens")
+
+
+def twin_record(meta: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """What `genstudio export` keeps of `twin_metadata` in model.json, and the bytes of its fixed-inputs file (a
+    safetensors file of arrays: never a pickle), or None when there are none."""
+    record = {key: int(meta[key]) for key in _TWIN_SIZES if key in meta}
+    if not meta.get("noise"):
+        return record, None
+    from safetensors.numpy import save
+
+    return record, save({name: np.ascontiguousarray(value, np.float32) for name, value in meta["noise"].items()})
+
+
+def read_twin(folder: str | os.PathLike[str], card: Any) -> dict[str, Any] | None:
+    """`twin_metadata` as `genstudio export` recorded it in model.json (its fixed inputs read back and checked
+    against their sha256), or None for an export made before it was recorded."""
+    twin = ((card.extra or {}).get("onnx") or {}).get("twin")
+    if not isinstance(twin, dict):
+        return None
+    try:
+        meta: dict[str, Any] = {key: int(twin[key]) for key in _TWIN_SIZES if key in twin}
+        if meta.get("latent_dim", 0) < 1 or meta.setdefault("num_classes", 0) < 0:
+            raise ValueError("no latent size")
+        fixed = twin.get("fixed_inputs")
+        if fixed is not None:
+            path = Path(folder) / str(fixed["file"])
+            if path.parent.resolve() != Path(folder).resolve() or not path.is_file():
+                raise ModelFileError(f"{folder}: the export's fixed inputs {path.name} are missing; run `genstudio "
+                                     f"export {folder}` again")
+            from genstudio.fileio import sha256_file
+
+            if sha256_file(path) != fixed["sha256"]:
+                raise ModelFileError(f"{path} does not match the sha256 recorded when it was exported (changed or "
+                                     f"replaced file); run `genstudio export {folder}` again")
+            from safetensors.numpy import load_file
+
+            meta["noise"] = load_file(str(path))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{folder}/model.json: its ONNX record is damaged ({exc}); run `genstudio export "
+                             f"{folder}` again") from None
+    return meta
+
+
+def onnx_twin(session: Session, spec: Any, meta: dict[str, Any], styled: bool) -> OnnxGenerator:
+    """The twin of an exported generator: style-based when its graph takes psi (`styled`), a caption model when the
+    backend declares a caption input, else plain."""
+    from genstudio.inputs import InputKind
+
+    caption = spec.input(InputKind.CAPTION)
+    if styled:
+        return OnnxStyleGenerator(session, meta["latent_dim"], meta["num_classes"], meta["num_ws"], meta["noise"])
+    if caption is not None:
+        return OnnxCaptionGenerator(session, meta["latent_dim"], meta["max_tokens"], caption.graph_input)
+    return OnnxGenerator(session, meta["latent_dim"], meta["num_classes"])

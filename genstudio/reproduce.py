@@ -18,6 +18,7 @@ from PIL import Image
 
 from genstudio.errors import UserError, debug_enabled
 from genstudio.fileio import real_folder
+from genstudio.latents import record_rule
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _torch_device_of(record: dict[str, Any]) -> str:
     return device if device.startswith(("cuda", "mps")) else "cpu"
 
 
-def _open_recorded_sampler(record: dict[str, Any], model: str | None):
+def _open_recorded_sampler(record: dict[str, Any], model: str | None, lean: bool = True):
     """The generator that made a generate / interpolate-seeds record: its model folder (checked by the weights'
     sha256) or its backend id with the recorded settings, on the recorded runtime."""
     from genstudio.generate_folder import open_sampler
@@ -61,9 +62,8 @@ def _open_recorded_sampler(record: dict[str, Any], model: str | None):
         raise UserError("the image's recorded settings are not a mapping; it cannot be reproduced")
     sampler = open_sampler(str(target), device=_torch_device_of(record) if runtime == "torch" else "cpu",
                            runtime=runtime, provider=_provider_of(record) if runtime == "onnx" else "auto",
-                           truncation=float(params.get("truncation", 1.0)), config=config)
-    weights = sampler.loaded.card.weights_sha256 if sampler.loaded is not None else None
-    if weights != record.get("model_sha256"):
+                           truncation=float(params.get("truncation", 1.0)), config=config, lean=lean)
+    if sampler.model_sha256 != record.get("model_sha256"):
         raise UserError(f"{target} is not the model that made this image (its weights' sha256 differs); pass the "
                         "right folder with --model")
     return sampler
@@ -83,7 +83,7 @@ def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
     cutoff = _int_or_none(params.get("truncation_cutoff"))
     mixing = None
     if params.get("mix_with") is not None or params.get("mix_from") is not None:  # style mixing
-        from genstudio.generation import Mixing
+        from genstudio.sampling import Mixing
 
         mixing = Mixing(int(params["mix_with"]), int(params["mix_from"]))
     caption = params.get("caption")
@@ -91,10 +91,11 @@ def _reproduce_generate(record: dict[str, Any], out: Path, model: str | None,
         raise UserError("the image's recorded caption is not a text; it cannot be reproduced")
     if caption is not None or sampler.takes_captions:
         sampler.resolve_captions(caption)  # a model without captions refuses one, one with them asks for it
+    rule = record_rule(params)  # how its latents were drawn (an older record: torch's generator)
     (sample,) = sampler.samples(seed, [index], label=label, truncation=truncation, truncation_cutoff=cutoff,
-                                mixing=mixing, caption=caption)
+                                mixing=mixing, caption=caption, rule=rule)
     return sample.image, sampler.record(seed, index, label, truncation, truncation_cutoff=cutoff, mixing=mixing,
-                                        caption=caption)
+                                        caption=caption, rule=rule)
 
 
 def _reproduce_interpolate_seeds(record: dict[str, Any], out: Path, model: str | None,
@@ -105,7 +106,8 @@ def _reproduce_interpolate_seeds(record: dict[str, Any], out: Path, model: str |
     (item,) = [item for item in sampler.interpolation(int(params["seed_a"]), int(params["seed_b"]),
                                                       int(params["steps"]), index=int(params.get("index", 0)),
                                                       label=_int_or_none(params.get("label")),
-                                                      truncation=float(params.get("truncation", 1.0)))
+                                                      truncation=float(params.get("truncation", 1.0)),
+                                                      rule=record_rule(params))
                if item[0] == step]
     return item[1], item[2]
 
@@ -124,7 +126,7 @@ def _reproduce_draw_steps(record: dict[str, Any], out: Path, model: str | None,
     "frame"."""
     from genstudio.operations.draw_steps import reproduce_frame
 
-    return reproduce_frame(_open_recorded_sampler(record, model), record)
+    return reproduce_frame(_open_recorded_sampler(record, model, lean=False), record)  # its steps need the module
 
 
 def _located(recorded: str | None, given: str | None, sha256: str | None, what: str, option: str) -> Path:

@@ -28,6 +28,7 @@ from typing import Any
 
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.latents import LEGACY_RULE, RULE, record_rule
 
 OPERATION = "latent-walk"
 MAX_SEEDS = 64
@@ -47,6 +48,7 @@ class WalkRequest:
     truncation_cutoff: int | None = None  # style-based generators
     mix_with: int | None = None  # style-based generators: fine styles from image `index` of this seed ...
     mix_from: int | None = None  # ... from this layer on
+    latents: str = RULE  # how the latents are drawn (genstudio.latents); an older record's: the legacy rule
 
     def check(self) -> None:
         """UserError (one line) for a request no generator can draw."""
@@ -67,12 +69,13 @@ class WalkRequest:
 
     @property
     def mixing(self) -> Any:
-        from genstudio.generation import Mixing
+        from genstudio.sampling import Mixing
 
         return Mixing(int(self.mix_with), int(self.mix_from)) if self.mix_with is not None else None
 
     def parameters(self) -> dict[str, Any]:
-        parameters = {key: value for key, value in asdict(self).items() if value is not None}
+        parameters = {key: value for key, value in asdict(self).items()
+                      if value is not None and (key, value) != ("latents", LEGACY_RULE)}  # what no "latents" means
         parameters["seeds"] = list(self.seeds)
         return parameters
 
@@ -85,7 +88,8 @@ class WalkRequest:
         return cls(tuple(int(seed) for seed in parameters["seeds"]), int(parameters["frames"]),
                    bool(parameters.get("loop", False)), float(parameters.get("fps", 12.0)),
                    int(parameters.get("index", 0)), optional("label"), float(parameters.get("truncation", 1.0)),
-                   optional("truncation_cutoff"), optional("mix_with"), optional("mix_from"))
+                   optional("truncation_cutoff"), optional("mix_with"), optional("mix_from"),
+                   record_rule(parameters))
 
 
 def parse_seeds(text: str | list[Any] | tuple[Any, ...]) -> tuple[int, ...]:
@@ -116,7 +120,7 @@ def latents(request: WalkRequest, latent_dim: int, frames: list[int] | None = No
 
     from genstudio.generation import latent, slerp
 
-    ends = [latent(seed, request.index, latent_dim) for seed in request.seeds]
+    ends = [latent(seed, request.index, latent_dim, request.latents) for seed in request.seeds]
     path = positions(len(request.seeds), request.frames, request.loop)
     chosen = range(request.frames) if frames is None else frames
     points = []
@@ -160,7 +164,8 @@ def frame_images(sampler: Any, request: WalkRequest, frames: list[int] | None = 
 
     chosen = list(range(request.frames)) if frames is None else list(frames)
     module, device = sampler.module, sampler.torch_device or "cpu"
-    mix_z = latent(request.mix_with, request.index, sampler.latent_dim) if request.mix_with is not None else None
+    mix_z = latent(request.mix_with, request.index, sampler.latent_dim, request.latents) \
+        if request.mix_with is not None else None
     images = []
     for start in range(0, len(chosen), max(1, batch_size)):
         if progress is not None:

@@ -171,7 +171,7 @@ def mixing_grid(
     """The style-mixing grid (Karras et al. 2019, figure 3), row by row: cell (r, c) is image 0 of row seed r with
     the styles from `layer` on taken from column seed c, the image `genstudio generate SOURCE --seed r --count 1
     --mix-with c --mix-from LAYER` makes (pixels and record), so each cell can be saved and reproduced."""
-    from genstudio.generation import Mixing
+    from genstudio.sampling import Mixing
 
     if not row_seeds or not column_seeds:
         raise UserError("the style-mixing grid needs at least one row seed and one column seed")

@@ -23,6 +23,7 @@ from typing import Any
 
 from genstudio.errors import UserError
 from genstudio.events import AbortCheck, EventSink, Progress
+from genstudio.latents import LEGACY_RULE, RULE, record_rule
 
 OPERATION = "draw-steps"
 MAX_IMAGES = 256  # images one animation tiles
@@ -42,6 +43,7 @@ class StepsRequest:
     fps: float = 8.0
     hold: float = 1.0  # seconds the finished drawing stays on screen before the animation loops
     loop: bool = True
+    latents: str = RULE  # how the latents are drawn (genstudio.latents); an older record's: the legacy rule
 
     def check(self) -> None:
         if self.seed < 0 or self.index < 0:
@@ -59,8 +61,9 @@ class StepsRequest:
     def indices(self) -> list[int]:
         return list(range(self.index, self.index + self.count))
 
-    def parameters(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+    def parameters(self) -> dict[str, Any]:  # the legacy latent rule is what a record without "latents" means
+        return {key: value for key, value in asdict(self).items()
+                if value is not None and (key, value) != ("latents", LEGACY_RULE)}
 
 
 class StepDrawer:
@@ -95,7 +98,7 @@ class StepDrawer:
         from genstudio import generation
 
         sampler, indices = self.sampler, request.indices
-        z = generation.latents(request.seed, indices, sampler.latent_dim)
+        z = generation.latents(request.seed, indices, sampler.latent_dim, request.latents)
         if request.truncation != 1.0:
             z = generation.truncate(sampler.module, z, request.truncation, sampler.spec.capabilities.truncation)
         labels = None
@@ -136,7 +139,8 @@ def open_drawer(model_dir: str | Path, *, device: str = "auto", runtime: str = "
     (one line) for any other model, or for an ONNX export without its steps graph."""
     from genstudio.generate_folder import open_sampler
 
-    sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation)
+    sampler = open_sampler(model_dir, device=device, runtime=runtime, provider=provider, truncation=truncation,
+                           lean=False)  # the torch module says how many steps the exported graph draws
     spec = sampler.spec
     if not spec.capabilities.drawing_steps:
         raise UserError(f"backend {spec.id!r} does not draw in steps (it declares no drawing_steps); draw-steps needs "
@@ -269,7 +273,7 @@ def reproduce_frame(sampler: Any, steps_record: dict[str, Any]) -> tuple[Any, di
                            count=int(params.get("count", 1)), columns=optional_int("columns"),
                            label=optional_int("label"), truncation=float(params.get("truncation", 1.0)),
                            fps=float(params.get("fps", 8.0)), hold=float(params.get("hold", 1.0)),
-                           loop=bool(params.get("loop", True)))
+                           loop=bool(params.get("loop", True)), latents=record_rule(params))
     frame = int(steps_record["frame"])
     drawer = StepDrawer(sampler) if sampler.runtime != "onnx" else StepDrawer(
         sampler, _steps_session(sampler.loaded, "cpu" if "CUDA" not in str(steps_record.get("device")) else "cuda"))

@@ -81,7 +81,7 @@ def test_provenance_says_how_the_image_was_made(registry, tmp_path, single_torch
     card = json.loads((model / "model.json").read_text())
     assert record["backend"] == "dcgan" and record["plugin"] == "gan"
     assert record["model_sha256"] == card["weights_sha256"]
-    assert record["parameters"] == {"seed": 9, "index": 1, "truncation": 0.5}
+    assert record["parameters"] == {"seed": 9, "index": 1, "truncation": 0.5, "latents": "pcg64"}
     assert record["runtime"] == "torch" and record["device"].startswith("cpu")
     assert record["genstudio"] and record["time"].endswith("+00:00")
 

@@ -101,9 +101,8 @@ def test_conditional_model_exports_and_runs_like_torch(tmp_path, use_plugins):
     import genstudio_stylegan2
 
     from genstudio.export import export_model
-    from genstudio.generation import OnnxStyleGenerator
     from genstudio.models import save_model
-    from genstudio.onnx_runtime import open_session
+    from genstudio.onnx_runtime import OnnxStyleGenerator, onnx_twin, open_session, read_twin
 
     registry = use_plugins(stylegan2=genstudio_stylegan2)
     spec = registry.backend("stylegan2")
@@ -119,13 +118,20 @@ def test_conditional_model_exports_and_runs_like_torch(tmp_path, use_plugins):
     record = export_model(tmp_path / "m")
     assert record["graphs"]["model"]["inputs"][:3] == ["z", "labels", "psi"]
     assert max(error for graph in record["graphs"].values() for error in graph["max_abs_error"].values()) <= 1e-4
-    twin = OnnxStyleGenerator(open_session(tmp_path / "m" / "model.onnx", "cpu"), module)
+    from genstudio.models import read_card
+
+    # the twin as a later run builds it: from what export recorded (its fixed noise read back), no module
+    meta = read_twin(tmp_path / "m", read_card(tmp_path / "m"))
+    assert set(meta["noise"]) == {f"noise{i}" for i in range(len(module.synthesis.noise_layers))}
+    twin = onnx_twin(open_session(tmp_path / "m" / "model.onnx", "cpu"), spec, meta, styled=True)
+    assert isinstance(twin, OnnxStyleGenerator) and twin.num_ws == module.num_ws
     z, other, labels = torch.randn(5, 4), torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
     module.eval()
     with torch.no_grad():
         for options in ({}, {"truncation": 0.3, "truncation_cutoff": 2}, {"mix_z": other, "mix_from": 3},
                         {"truncation": torch.linspace(0, 1, 5), "mix_z": other, "mix_from": 1}):
             expected = module.generate_styles(z, labels, **options)
-            assert torch.allclose(twin.generate_styles(z, labels, **options), expected, atol=1e-4), options
+            got = torch.from_numpy(twin.generate_styles(z, labels, **options))
+            assert torch.allclose(got, expected, atol=1e-4), options
         assert not torch.allclose(module.generate(z, labels), module.generate(z, torch.tensor([2, 2, 2, 2, 2])))
     assert math.isfinite(float(twin.generate(z).sum()))
