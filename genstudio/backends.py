@@ -155,9 +155,12 @@ class BackendSpec:
         if not _LOADER.match(self.loader):
             raise ValueError(f"backend {self.id!r}: loader must look like 'package.module:attr', got {self.loader!r}")
         object.__setattr__(self, "inputs", _reconcile_inputs(self))
-        if self.capabilities.runtime == "onnx" and self.kind not in IMAGE_KINDS:
-            raise ValueError(f"backend {self.id!r}: an ONNX-only backend (runtime='onnx') must be a stylizer or "
-                             f"translator, not a {self.kind.value}")
+        if self.capabilities.runtime == "onnx" and self.kind not in (*IMAGE_KINDS, BackendKind.GENERATOR):
+            raise ValueError(f"backend {self.id!r}: an ONNX-only backend (runtime='onnx') must be a stylizer, "
+                             f"translator or generator, not a {self.kind.value}")
+        if self.capabilities.runtime == "onnx" and self.kind == BackendKind.GENERATOR and any(
+                entry.kind in (InputKind.LABEL, InputKind.CAPTION) for entry in self.inputs):
+            raise ValueError(f"backend {self.id!r}: an ONNX-only generator takes z alone (no labels or captions)")
         caps = self.capabilities
         object.__setattr__(self, "capabilities", replace(
             caps, conditional=self.input(InputKind.LABEL) is not None,

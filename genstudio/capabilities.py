@@ -45,8 +45,9 @@ class OnnxGraphs(Protocol):
     against their sha256; provenance records the sha256 of every file that runs. The graph takes the image
     input's `graph_input` (`content`: N x 3 x H x W float32 in [0, 1]) and each declared choice or direction
     input's (`genstudio.inputs.choice_feed`), and `alpha` (float32, shape 1: the strength) when it lists one;
-    its first output is N x 3 x H x W in [0, 1]. Image kinds only (stylizer, translator); the loader's module must
-    not import torch."""
+    its first output is N x 3 x H x W in [0, 1]. A generator's graph (contract 1.2) takes `z` alone (float32,
+    batch x latent size, the latent size fixed in the graph; genstudio draws the latents) and gives N x C x H x W
+    in [0, 1]. Stylizers, translators and unconditional generators; the loader's module must not import torch."""
 
     def onnx_graph(self, config: dict[str, Any]) -> str: ...
 

@@ -33,7 +33,8 @@ hookspec = pluggy.HookspecMarker("genstudio")
 # 1.0: register_backends, register_operations, upgrade_model_config; torch backends; declared inputs/capabilities.
 # 1.1: ONNX-only backends (Capabilities.runtime="onnx", onnx_graph), choice inputs (InputKind.CHOICE, blend),
 #      WeightsRef.sha256 and .bundled, GENSTUDIO_CONTRACT itself.
-CONTRACT_VERSION = "1.1"
+# 1.2: ONNX-only generators (kind generator, runtime="onnx": a graph from z, batch x latent size, to images).
+CONTRACT_VERSION = "1.2"
 CONTRACT_ATTRIBUTE = "GENSTUDIO_CONTRACT"
 
 

@@ -43,10 +43,10 @@ def test_install_from_folder_adds_its_backend(run_cli, tmp_path, example):
                      timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["added_backends"] == ["plasma", "tinystyle"]
+    assert report["added_backends"] == ["plasma", "plasma-onnx", "tinystyle"]
     assert [plugin["name"] for plugin in report["added_plugins"]] == ["example"]
     plasma = backends_seen_with(site, run_cli)["plasma"]
-    assert plasma["plugin"] == "example" and plasma["plugin_version"] == "0.2.0"
+    assert plasma["plugin"] == "example" and plasma["plugin_version"] == "0.3.0"
     listing = run_cli("plugins", "list", "--json", env={"PYTHONPATH": str(site)})
     example = {p["name"]: p for p in json.loads(listing.stdout)["plugins"]}["example"]
     assert example["source"] == "entry point" and example["status"] == "loaded"
@@ -63,7 +63,7 @@ def test_install_from_wheel(run_cli, tmp_path, example):
     site = tmp_path / "site"
     result = run_cli("plugins", "install", str(wheel), "--target", str(site), "--json", timeout=300)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["added_backends"] == ["plasma", "tinystyle"]
+    assert json.loads(result.stdout)["added_backends"] == ["plasma", "plasma-onnx", "tinystyle"]
     assert "plasma" in backends_seen_with(site, run_cli)
 
 

@@ -28,6 +28,15 @@ STYLE_SIZE = (24, 24)
 def network_checks(run: Callable[..., None], state: dict[str, Any], *, image_kind: bool) -> None:
     spec = state["target"].spec
     run("load", lambda: _load(state))
+    if spec.capabilities.runtime == "onnx" and not image_kind:  # an ONNX-only generator: z in, images out
+        run("build", lambda: _open_generator_graph(state), needs=("impl",))
+        run("shapes", lambda: _generator_shapes(state), needs=("sampler",))
+        run("range", lambda: check_range(state["output"]), needs=("output",))
+        run("determinism", lambda: check_same(state["output"], _generator_probe(state), REPEAT_TOLERANCE,
+                                              "the same latents twice"), needs=("output",))
+        run("batch", lambda: check_same(state["output"][1:2], _generator_probe(state, [1]), BATCH_TOLERANCE,
+                                        "image 1 alone and in a batch of 2"), needs=("output",))
+        return
     if spec.capabilities.runtime == "onnx":
         run("build", lambda: _open_graph(state), needs=("impl",))
         run("shapes", lambda: _graph_shapes(state), needs=("stylizer",))
@@ -222,6 +231,31 @@ def _open_graph(state: dict[str, Any]) -> str:
     state["stylizer"] = stylizer
     files = ", ".join(f"{name} sha256 {digest[:12]}" for name, digest in stylizer.files.items())
     return f"{stylizer.device_text}; {files}"
+
+
+def _open_generator_graph(state: dict[str, Any]) -> str:
+    from genstudio.generate_folder import open_sampler
+
+    target = state["target"]
+    sampler = open_sampler(target.spec.id, config=dict(target.settings), provider="cpu")
+    state["sampler"] = sampler
+    files = ", ".join(f"{name} sha256 {digest[:12]}" for name, digest in (sampler.files or {}).items())
+    return f"{sampler.device_text}; latent size {sampler.latent_dim}; {files}"
+
+
+def _generator_probe(state: dict[str, Any], indices: list[int] | None = None) -> np.ndarray:
+    """The graph's raw output (not clipped, so the range check sees it) for latents 0, 1 of seed 0."""
+    from genstudio.latents import latent_arrays
+
+    indices = [0, 1] if indices is None else indices
+    sampler = state["sampler"]
+    return check_images(sampler.module.generate(latent_arrays(0, indices, sampler.latent_dim)), len(indices))
+
+
+def _generator_shapes(state: dict[str, Any]) -> str:
+    out = _generator_probe(state)
+    state["output"] = out
+    return "x".join(str(d) for d in out.shape)
 
 
 def _content(batch: int) -> np.ndarray:

@@ -82,8 +82,9 @@ def test_the_table_names_the_failing_check(run_cli, broken):
     assert lines[-1].startswith("broken-layout (plugin broken, stylizer):") and "check(s) failed" in lines[-1]
 
 
-def test_a_correct_onnx_only_backend_conforms(genstudio):
-    result = genstudio("backends", "check", "tinystyle", "--json")
+@pytest.mark.parametrize("backend", ["tinystyle", "plasma-onnx"])  # a stylizer and a generator
+def test_a_correct_onnx_only_backend_conforms(genstudio, backend):
+    result = genstudio("backends", "check", backend, "--json")
     assert (result.code, result.torch) == (0, False), result.stdout  # the whole check needs no torch here
     found = checks(result)
     assert {name for name, check in found.items() if check["status"] == "pass"} == {

@@ -99,10 +99,17 @@ def test_an_onnx_only_backend_declares_no_torch_capability(caps, message):
         Capabilities(**{"runtime": "onnx", "pretrained_weights": (WeightsRef("g", "g.onnx"),), **caps})
 
 
-def test_an_onnx_only_backend_transforms_images():
-    with pytest.raises(ValueError, match="must be a stylizer or translator, not a generator"):
+def test_an_onnx_only_backend_is_an_image_kind_or_an_unconditional_generator():
+    graph = Capabilities(runtime="onnx", pretrained_weights=(WeightsRef("g", "g.onnx"),))
+    with pytest.raises(ValueError, match="must be a stylizer, translator or generator, not a autoencoder"):
+        BackendSpec(id="g", kind=BackendKind.AUTOENCODER, name="G", description="", loader="a.b:C",
+                    capabilities=graph)
+    with pytest.raises(ValueError, match="an ONNX-only generator takes z alone"):
         BackendSpec(id="g", kind=BackendKind.GENERATOR, name="G", description="", loader="a.b:C",
-                    capabilities=Capabilities(runtime="onnx", pretrained_weights=(WeightsRef("g", "g.onnx"),)))
+                    capabilities=graph, inputs=(InputSpec(InputKind.LABEL, required=False),))
+    spec = BackendSpec(id="g", kind=BackendKind.GENERATOR, name="G", description="", loader="a.b:C",
+                       capabilities=graph)  # contract 1.2
+    assert spec.capabilities.runtime == "onnx"
 
 
 @pytest.mark.parametrize("ref, message", [
@@ -162,10 +169,10 @@ def test_a_choice_named_style_survives_a_job_s_path_parameters(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("contract, error", [
-    ("1.1", ""), ("1", ""), ("1.0", ""),
-    ("1.2", "needs genstudio plugin contract 1.2; this genstudio provides 1.1 (upgrade genstudio)"),
-    ("2.0", "needs genstudio plugin contract 2.0; this genstudio provides 1.1 (upgrade genstudio)"),
-    ("0.9", "needs genstudio plugin contract 0.9; this genstudio provides 1.1 (the plugin is too old for it"),
+    ("1.2", ""), ("1.1", ""), ("1", ""), ("1.0", ""),
+    ("1.3", "needs genstudio plugin contract 1.3; this genstudio provides 1.2 (upgrade genstudio)"),
+    ("2.0", "needs genstudio plugin contract 2.0; this genstudio provides 1.2 (upgrade genstudio)"),
+    ("0.9", "needs genstudio plugin contract 0.9; this genstudio provides 1.2 (the plugin is too old for it"),
     ("one", "GENSTUDIO_CONTRACT = 'one' is not a contract version"),
 ])
 def test_a_plugin_built_for_another_contract_is_listed_failed_in_one_line(tmp_path, graph, contract, error):

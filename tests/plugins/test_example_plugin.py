@@ -45,8 +45,8 @@ def latents(model, count: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_descriptor(registry, spec):
-    assert registry.plugins["example"].backends == ["plasma", "tinystyle"]
-    assert (spec.plugin, spec.plugin_version) == ("example", "0.2.0")
+    assert registry.plugins["example"].backends == ["plasma", "tinystyle", "plasma-onnx"]
+    assert (spec.plugin, spec.plugin_version) == ("example", "0.3.0")
     assert spec.kind is BackendKind.GENERATOR
     assert spec.loader == "genstudio_example.plasma:PlasmaBackend"
     assert not spec.capabilities.trainable and not spec.capabilities.conditional

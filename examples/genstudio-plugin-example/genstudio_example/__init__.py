@@ -4,8 +4,9 @@ genstudio imports this module whenever it lists plugins (at CLI and app start), 
 only `genstudio` here, never torch. The hooks below describe what the plugin offers; the torch code lives in
 `genstudio_example.plasma` and is imported the first time the backend is used, through `BackendSpec.loader`.
 
-Two backends: `plasma`, a torch generator, and `tinystyle`, an ONNX-only stylizer whose graph ships as package
-data (built by `build_graphs.py`): it runs on onnxruntime, numpy and Pillow, and genstudio never imports torch for it.
+Three backends: `plasma`, a torch generator; `tinystyle`, an ONNX-only stylizer; and `plasma-onnx`, the plasma
+generator as an ONNX-only backend. The ONNX graphs ship as package data (built by `build_graphs.py`): they run on
+onnxruntime, numpy and Pillow, and genstudio never imports torch for them.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from genstudio import (
     hookimpl,
 )
 
-__version__ = "0.2.0"  # genstudio shows it, and passes the version a model was saved with to upgrade_model_config
-GENSTUDIO_CONTRACT = "1.1"  # the plugin contract it is built for: any genstudio with contract 1.x, x >= 1
+__version__ = "0.3.0"  # genstudio shows it, and passes the version a model was saved with to upgrade_model_config
+GENSTUDIO_CONTRACT = "1.2"  # the plugin contract it is built for (1.2: ONNX-only generators): 1.x, x >= 2
 
 # The ONNX-only backend's graph: the file it ships, and the sha256 genstudio checks before running it (printed by
 # `python build_graphs.py`, which writes the file). A changed file fails the check in one line.
@@ -36,6 +37,12 @@ TINYSTYLE_GRAPH = WeightsRef(
     setting="weights.tinystyle",  # `genstudio` settings may point elsewhere (a retrained graph, same inputs)
 )
 TINYSTYLE_STYLES = ("ember", "glacier", "moss", "dusk")  # the graph's built-in styles, in its order
+PLASMA_GRAPH = WeightsRef(  # the plasma generator's graph (64 px, 4 octaves, the fire ramp)
+    "plasma-onnx", "plasma.onnx",
+    sha256="1e67869fa083916e13f8c09251374094b5480bc4b74ce987945d1cd98611aa58",
+    bundled="genstudio_example:graphs/plasma.onnx",
+    setting="weights.plasma-onnx",
+)
 
 # The settings of the backend. They become `--set key=value` options in the CLI and a form in the app, and every
 # config is checked against them before `build` sees it, so `build` can trust its input.
@@ -78,6 +85,17 @@ def register_backends() -> list[BackendSpec]:
             capabilities=Capabilities(runtime="onnx", pretrained_weights=(TINYSTYLE_GRAPH,), tile_safe=True),
             inputs=(InputSpec(InputKind.CHOICE, name="style", choices=TINYSTYLE_STYLES, blend=True,
                               help="A built-in style by name or index, or a blend such as ember:0.5,moss:0.5."),),
+        ),
+        BackendSpec(
+            id="plasma-onnx",
+            kind=BackendKind.GENERATOR,  # the graph takes z (batch x latent size) and gives images in [0, 1]
+            name="Plasma textures (ONNX)",
+            description=(
+                "The plasma generator (64 px, 4 octaves, fire colours) shipped as an ONNX graph: genstudio draws "
+                "its latents and runs it on onnxruntime, without torch."
+            ),
+            loader="genstudio_example.onnx_plasma:PlasmaOnnx",  # light: says which graph runs
+            capabilities=Capabilities(trainable=False, runtime="onnx", pretrained_weights=(PLASMA_GRAPH,)),
         ),
     ]
 
