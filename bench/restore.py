@@ -138,6 +138,7 @@ def seconds_per_256(model, runtime: str) -> float:
 
 
 def main() -> None:
+    import genstudio_restore
     import torch
     from genstudio_restore.degrade import free_form_mask
 
@@ -170,8 +171,9 @@ def main() -> None:
     started = time.perf_counter()
     sets = ["size=lite", "tasks=inpaint,upscale", "perceptual=auto", "lr=0.002", *args.sets]
     tasks = [value for key, _, value in (text.partition("=") for text in sets) if key.strip() == "tasks"][-1]
-    report: dict = {"settings": {"steps": args.steps, "side": SIDE, "held_out": args.images, "size": "lite",
-                                 "seed": args.seed, "device": DEVICE, "batch": BATCH, "set": sets,
+    report: dict = {"settings": {"restore": genstudio_restore.__version__, "steps": args.steps, "side": SIDE,
+                                 "held_out": args.images, "size": "lite", "seed": args.seed, "device": DEVICE,
+                                 "batch": BATCH, "set": sets,
                                  "torch_threads": args.threads, **FIT_OPTIONS}}
     photos = sorted(p for p in (DATA / "content").iterdir() if p.suffix in (".png", ".jpg"))
     with tempfile.TemporaryDirectory() as work:

@@ -79,13 +79,24 @@ def test_the_saved_restorer_is_the_moving_average_of_its_weights():
     assert task.model_module(ema) is ema and task.model_module(None) is task.modules["G"]
 
 
-def test_a_model_from_before_task_balance_reads_as_trained_by_the_pixel_mean():
+def test_a_model_from_before_task_balance_loads_and_reads_as_trained_by_the_pixel_mean(tmp_path):
+    import json
+
+    import numpy as np
+    from genstudio_restore.backend import RestoreBackend
+
+    from genstudio.batch.restore import open_restorer
+    from genstudio.models import load_model, save_model
     from genstudio.plugins import get_registry
 
-    registry = get_registry()
-    spec = registry.backend("restore")
-    old = {key: value for key, value in spec.schema.defaults().items() if key != "task_balance"}
-    upgraded = registry.manager.hook.upgrade_model_config(backend="restore", plugin_version="0.2.0", config=old)
-    assert upgraded["task_balance"] == "pixels" and spec.schema.resolve(upgraded)["tasks"] == old["tasks"]
-    assert registry.manager.hook.upgrade_model_config(backend="restore", plugin_version="0.3.0",
-                                                      config=spec.schema.defaults()) is None
+    spec = get_registry().backend("restore")
+    config = spec.schema.resolve({"size": "lite", "width": 4, "tasks": "inpaint,upscale"})
+    save_model(tmp_path / "old", spec, config, RestoreBackend.build(config).state_dict())
+    card = json.loads((tmp_path / "old" / "model.json").read_text())
+    assert card["config"]["task_balance"] == "scale"  # a new model records its balance
+    del card["config"]["task_balance"]
+    card["plugin_version"] = "0.2.0"  # as restore 0.2 wrote it
+    (tmp_path / "old" / "model.json").write_text(json.dumps(card))
+    assert load_model(tmp_path / "old").card.config["task_balance"] == "pixels"
+    restorer = open_restorer(str(tmp_path / "old"), task="upscale", masks=None, device="cpu", runtime="torch")
+    assert restorer.run(np.random.default_rng(0).random((1, 3, 8, 8), dtype=np.float32)).shape == (1, 3, 16, 16)
