@@ -98,6 +98,7 @@ class Capabilities:
     class_names: bool = False  # the module names its classes (backends that need no training)
     tile_safe: bool = True  # image-to-image: fully convolutional, so large images may be processed in tiles
     reports_progress: bool = False  # the module's stylize/translate takes progress= and abort= (long optimisations)
+    aspect: bool = False  # training reads images at the config's `aspect` (W:H) by `aspect_fit` (crop | pad)
     pretrained_weights: tuple[WeightsRef, ...] = ()  # networks that must be present to run or train
     runtime: str = "torch"  # "torch": build(config) -> module; "onnx": ONNX graphs only (onnx_graph), no torch
     conditional: bool = False  # a view of the inputs: takes a class label
@@ -162,6 +163,10 @@ class BackendSpec:
                 entry.kind in (InputKind.LABEL, InputKind.CAPTION) for entry in self.inputs):
             raise ValueError(f"backend {self.id!r}: an ONNX-only generator takes z alone (no labels or captions)")
         caps = self.capabilities
+        missing = [name for name in ("aspect", "aspect_fit") if caps.aspect and name not in self.schema]
+        if missing:
+            raise ValueError(f"backend {self.id!r}: Capabilities.aspect reads the config's aspect and aspect_fit; its "
+                             f"schema has no {', '.join(missing)}")
         object.__setattr__(self, "capabilities", replace(
             caps, conditional=self.input(InputKind.LABEL) is not None,
             needs_style_image=self.input(InputKind.STYLE) is not None))

@@ -195,10 +195,12 @@ CAPABILITIES: dict[str, Capability] = {row.name: row for row in (
     Capability("tile_safe", "declared", None,
                "fully convolutional: an image may be processed in overlapping tiles"),
     Capability("pretrained_weights", "declared", None, "WeightsRef of each network it needs and cannot train"),
+    Capability("aspect", "declared", None,
+               "training reads images at the config's aspect (W:H) by its aspect_fit (crop | pad)"),
     Capability("runtime", "impl", OnnxGraphs,
                "'torch' (build(config) -> module) or 'onnx' (onnx_graph(config) -> the WeightsRef name to run)"),
 )}
 
 # What an ONNX-only backend (runtime "onnx") cannot declare: each needs a torch module.
 TORCH_ONLY = ("trainable", "exportable", "export_recipe", "records_extra", "likelihood", "drawing_steps",
-              "prepares_style", "postprocesses", "class_names", "reports_progress")
+              "prepares_style", "postprocesses", "class_names", "reports_progress", "aspect")

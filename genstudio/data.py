@@ -198,6 +198,47 @@ def resize_square(
     raise UserError(f"Unknown resize policy {resize!r}; use one of {', '.join(RESIZE_POLICIES)}")
 
 
+def aspect_size(resolution: int, aspect: str = "1:1") -> tuple[int, int]:
+    """(height, width) for an aspect "W:H" whose longer side is `resolution`, the shorter one the nearest whole
+    number of pixels (16:9 at 32 px: 18 x 32)."""
+    try:
+        across, down = (int(part) for part in str(aspect).split(":"))
+    except ValueError:
+        raise UserError(f"an aspect is width:height in whole numbers (e.g. 16:9), got {aspect!r}") from None
+    if across < 1 or down < 1:
+        raise UserError(f"an aspect's width and height must be at least 1, got {aspect!r}")
+    if across >= down:
+        return max(1, round(resolution * down / across)), resolution
+    return resolution, max(1, round(resolution * across / down))
+
+
+def fit_image(
+    image: Image.Image,
+    resolution: int,
+    resize: ResizePolicy = "center-crop",
+    background: tuple[int, int, int] = WHITE,
+    aspect: str = "1:1",  # W:H of the picture inside the square
+) -> Image.Image:
+    """`image` as a `resolution` x `resolution` square: all of it for 1:1 (`resize_square`), else the aspect's
+    centred height x width window (the longer side `resolution`) filled from the image by `resize` (a non-square
+    model trains on its window: the picture's own aspect, not a centred square of it), the rest `background`."""
+    height, width = aspect_size(resolution, aspect)
+    if (height, width) == (resolution, resolution):
+        return resize_square(image, resolution, resize, background)
+    if resize == "center-crop":
+        inner = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
+    elif resize == "stretch":
+        inner = image.resize((width, height), Image.Resampling.LANCZOS)
+    elif resize == "pad":
+        inner = ImageOps.pad(image, (width, height), method=Image.Resampling.LANCZOS,
+                             color=_fill(image.mode, background))
+    else:
+        raise UserError(f"Unknown resize policy {resize!r}; use one of {', '.join(RESIZE_POLICIES)}")
+    canvas = Image.new(image.mode, (resolution, resolution), _fill(image.mode, background))
+    canvas.paste(inner, ((resolution - width) // 2, (resolution - height) // 2))  # the window's top left
+    return canvas
+
+
 def _fill(mode: str, background: tuple[int, int, int]) -> Any:
     """`background` as a pixel value of `mode` (a grey level for L)."""
     return Image.new("RGB", (1, 1), background).convert(mode).getpixel((0, 0))
@@ -351,11 +392,14 @@ class ImageFolderDataset:
         background: tuple[int, int, int] = WHITE,  # what transparency and "pad" borders become
         resize: ResizePolicy = "center-crop",  # "center-crop" | "stretch" | "pad"
         recursive: bool = True,  # look below class folders too
+        aspect: str = "1:1",  # W:H: each image fills the centred window of that aspect (`fit_image`)
         cache: bool = True,  # keep the decoded tensors under paths.cache_dir()
         progress: EventSink | None = None,  # receives the "Reading ..." events
         abort: AbortCheck | None = None,  # polled between files; True raises Cancelled
     ):
         _check_options(resolution, channels, resize)
+        aspect_size(resolution, aspect)  # a malformed aspect is one line, before any file is read
+        self.aspect = str(aspect)
         self.resolution = resolution
         self.channels = channels
         self.background = tuple(background)
@@ -390,6 +434,7 @@ class ImageFolderDataset:
             "background": list(self.background),
             "resize": self.resize,
             "recursive": recursive,
+            **({"aspect": self.aspect} if self.aspect != "1:1" else {}),  # 1:1 keeps the caches it always had
         }
 
     def _decode_all(self, scan: FolderScan, reading: Progress) -> _Decoded:
@@ -407,7 +452,7 @@ class ImageFolderDataset:
             except ImageDecodeError as err:
                 skipped.append(BadFile(str(path), getattr(err, "reason", str(err))))
             else:
-                arrays.append(_to_chw(resize_square(image, self.resolution, self.resize, self.background)))
+                arrays.append(_to_chw(fit_image(image, self.resolution, self.resize, self.background, self.aspect)))
                 labels.append(label)
             if (index + 1) % every == 0 or index + 1 == len(scan.files):
                 reading.update(index + 1)

@@ -34,7 +34,8 @@ hookspec = pluggy.HookspecMarker("genstudio")
 # 1.1: ONNX-only backends (Capabilities.runtime="onnx", onnx_graph), choice inputs (InputKind.CHOICE, blend),
 #      WeightsRef.sha256 and .bundled, GENSTUDIO_CONTRACT itself.
 # 1.2: ONNX-only generators (kind generator, runtime="onnx": a graph from z, batch x latent size, to images).
-CONTRACT_VERSION = "1.2"
+# 1.3: Capabilities.aspect (training images read at the config's aspect and aspect_fit).
+CONTRACT_VERSION = "1.3"
 CONTRACT_ATTRIBUTE = "GENSTUDIO_CONTRACT"
 
 

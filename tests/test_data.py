@@ -536,3 +536,22 @@ def test_digits_train_set_loads() -> None:
     assert dataset.images.shape == (1500, 1, 32, 32)
     assert sorted(set(dataset.labels.tolist())) == list(range(10))
     assert "1500 images in 10 classes" in dataset.report.summary()
+
+
+def test_fit_image_fills_the_aspect_window_and_refuses_a_malformed_aspect():
+    from PIL import Image as PILImage
+
+    from genstudio.data import aspect_size, fit_image
+
+    tall = PILImage.new("RGB", (10, 40), (255, 0, 0))  # 1:4
+    padded = np.asarray(fit_image(tall, 16, "pad", (255, 255, 255), "1:2"))  # a 16 x 8 window in the middle
+    assert aspect_size(16, "1:2") == (16, 8)
+    assert (padded[:, :4] == 255).all() and (padded[:, 12:] == 255).all()  # outside the window: background
+    assert (padded[:, 6:10] == (255, 0, 0)).all()  # the picture, scaled to fit the window (4 x 16)
+    assert (padded[:, 4:6] == 255).all() and (padded[:, 10:12] == 255).all()  # 1:4 in 1:2: padded at the sides
+    cropped = np.asarray(fit_image(tall, 16, "center-crop", (255, 255, 255), "1:2"))
+    assert (cropped[:, 4:12] == (255, 0, 0)).all()  # the window's whole height and width
+    assert fit_image(tall, 16, "pad", (255, 255, 255)).size == (16, 16)
+    for bad in ("wide", "0:1", "3"):
+        with pytest.raises(UserError, match="aspect"):
+            aspect_size(16, bad)

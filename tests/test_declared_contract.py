@@ -392,3 +392,12 @@ def test_two_plugins_cannot_share_an_operation_kind(use_plugins, runner_table):
     assert statuses == {"loaded", "failed"}
     assert registry.operations["toy-op"].plugin in ("aaa", "bbb")
     assert registry.plugins[registry.operations["toy-op"].plugin].status == "loaded"
+
+
+def test_the_aspect_capability_needs_the_settings_it_reads():
+    from genstudio import ConfigField, ConfigSchema
+
+    with pytest.raises(ValueError, match="its schema has no aspect_fit"):
+        BackendSpec(id="wide", kind=BackendKind.GENERATOR, name="W", description="", loader="a.b:C",
+                    schema=ConfigSchema([ConfigField("aspect", "choice", "1:1", "W:H", choices=("1:1", "2:1"))]),
+                    capabilities=Capabilities(trainable=True, aspect=True))

@@ -159,7 +159,12 @@ def prepare_training(
     if folders:  # two domains: rows of an A and a B image (genstudio.domains)
         dataset = UnpairedDataset(*folders, side, progress=progress, abort=abort)
     else:
-        dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort)
+        shape = {}  # a non-square backend's images fill its aspect's window, not a centred square of them
+        if spec.capabilities.aspect:
+            shape = {"aspect": str(resolved.get("aspect", "1:1")),
+                     "resize": "pad" if resolved.get("aspect_fit") == "pad" else "center-crop"}
+        dataset = ImageFolderDataset(data, side, resolved.get("channels", 3), progress=progress, abort=abort,
+                                     **shape)
     if dataset.report.skipped:
         reporter.log(dataset.report.summary(), "warning")
     if spec.input(InputKind.CAPTION) is not None:  # rows of (image, its captions' token ids): genstudio.captions

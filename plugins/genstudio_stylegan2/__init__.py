@@ -42,8 +42,8 @@ STYLEGAN2_SCHEMA = ConfigSchema([
                 "Width:height of the images; the longer side is the resolution (16:9 at 64 px: 64 x 36). A non-square "
                 "model draws the centred window of its square synthesis.", choices=ASPECTS),
     ConfigField("aspect_fit", "choice", "crop",
-                "How a training image (read as a centred square) becomes the aspect: crop (its centred window) or "
-                "pad (all of it, scaled to fit, the rest white).", choices=ASPECT_FITS, label="aspect fit"),
+                "How a training image becomes the aspect: crop (its centred window of that aspect) or pad (all of "
+                "it, scaled to fit, the rest white).", choices=ASPECT_FITS, label="aspect fit"),
     ConfigField("channels", "int", 3, "Colour channels: 1 (grayscale) or 3 (RGB); set from the dataset.",
                 min=1, max=3),
     ConfigField("conditional", "bool", False,
@@ -118,7 +118,7 @@ def register_backends() -> list[BackendSpec]:
             loader="genstudio_stylegan2.backend:STYLEGAN2",
             schema=STYLEGAN2_SCHEMA,
             capabilities=Capabilities(trainable=True, exportable=True, export_recipe=True, truncation="own",
-                                      style_mixing=True),
+                                      style_mixing=True, aspect=True),
             inputs=(InputSpec(InputKind.LABEL, required=False,
                               help="Class name or number (a conditional model); default: cycle through the "
                                    "classes."),),

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from genstudio.data import aspect_size
 from genstudio_stylegan2.layers import (
     EqualizedConv2d,
     EqualizedLinear,
@@ -44,15 +45,6 @@ def block_count(resolution: int) -> int:
     if resolution < 8 or 2 ** (count + 1) != resolution:
         raise ValueError(f"resolution must be a power of two >= 8, got {resolution}")
     return count
-
-
-def aspect_size(resolution: int, aspect: str = "1:1") -> tuple[int, int]:
-    """(height, width) of the output for an aspect "W:H": the longer side is `resolution`, the shorter one the
-    nearest whole number of pixels (16:9 at 32 px: 18 x 32)."""
-    across, down = (int(part) for part in aspect.split(":"))
-    if across >= down:
-        return max(1, round(resolution * down / across)), resolution
-    return resolution, max(1, round(resolution * across / down))
 
 
 def window(resolution: int, height: int, width: int) -> tuple[slice, slice]:

@@ -17,9 +17,10 @@ With lazy regularisation Adam's learning rate and betas are scaled by c = k / (k
 appendix B: lr c, beta^c). A is the adaptive augmentation (`augment.AdaptiveAugment`), whose p follows r_t.
 
 A non-square model (`aspect`) is trained on its window: D sees real and generated images with everything outside
-the centred height x width window set to 0 (mid-grey), so G is judged only on the pixels it will show. A real image
-(a centred square from the dataset) fills the window by `aspect_fit`: crop (the window of it) or pad (all of it,
-scaled down to fit the window, the rest of the window white).
+the centred height x width window set to 0 (mid-grey), so G is judged only on the pixels it will show. The backend
+declares `Capabilities.aspect`, so the dataset reads each real image into that window by `aspect_fit`
+(genstudio.data.fit_image): crop (its centred window of the aspect) or pad (all of it, scaled to fit, the rest
+white); a 16:9 photo trains a 16:9 model whole, not a centred square of it.
 
 Everything that a resumed run must continue lives in modules the checkpoint saves: G (with w_avg and the fixed
 noise), D, and `state` (the augmentation's p and r_t sums, the path length mean, images seen, the last penalty
@@ -117,19 +118,9 @@ class StyleGAN2Task:
         return boxed
 
     def _fit_real(self, real: torch.Tensor) -> torch.Tensor:
-        """Real images (N x C x R x R in [-1, 1]) in the window as `aspect_fit` says, letterboxed."""
-        if self.window is None or self.config["aspect_fit"] == "crop":
-            return self._letterbox(real)
-        g = self.generator
-        side = min(g.height, g.width)  # the whole square, scaled to fit the window
-        scaled = F.interpolate(real, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
-        framed = torch.ones(real.shape[0], real.shape[1], g.height, g.width, dtype=real.dtype, device=real.device)
-        top, left = (g.height - side) // 2, (g.width - side) // 2
-        framed[:, :, top:top + side, left:left + side] = scaled
-        boxed = torch.zeros_like(real)
-        rows, columns = self.window
-        boxed[:, :, rows, columns] = framed
-        return boxed
+        """Real images (N x C x R x R in [-1, 1]), already in the window as `aspect_fit` says (the dataset reads
+        them so: `Capabilities.aspect`), letterboxed."""
+        return self._letterbox(real)
 
     @property
     def augment(self) -> AdaptiveAugment:

@@ -169,10 +169,10 @@ def test_a_choice_named_style_survives_a_job_s_path_parameters(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("contract, error", [
-    ("1.2", ""), ("1.1", ""), ("1", ""), ("1.0", ""),
-    ("1.3", "needs genstudio plugin contract 1.3; this genstudio provides 1.2 (upgrade genstudio)"),
-    ("2.0", "needs genstudio plugin contract 2.0; this genstudio provides 1.2 (upgrade genstudio)"),
-    ("0.9", "needs genstudio plugin contract 0.9; this genstudio provides 1.2 (the plugin is too old for it"),
+    ("1.3", ""), ("1.2", ""), ("1.1", ""), ("1", ""), ("1.0", ""),
+    ("1.4", "needs genstudio plugin contract 1.4; this genstudio provides 1.3 (upgrade genstudio)"),
+    ("2.0", "needs genstudio plugin contract 2.0; this genstudio provides 1.3 (upgrade genstudio)"),
+    ("0.9", "needs genstudio plugin contract 0.9; this genstudio provides 1.3 (the plugin is too old for it"),
     ("one", "GENSTUDIO_CONTRACT = 'one' is not a contract version"),
 ])
 def test_a_plugin_built_for_another_contract_is_listed_failed_in_one_line(tmp_path, graph, contract, error):

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from genstudio_stylegan2.networks import aspect_size
 from PIL import Image
 from typer.testing import CliRunner
+
+from genstudio.data import aspect_size
 
 TINY = ["--set", "latent_dim=4", "--set", "w_dim=4", "--set", "mapping_layers=2", "--set", "channel_base=64",
         "--set", "channel_max=4"]
@@ -65,16 +66,40 @@ def test_d_never_sees_the_pixels_outside_the_window():
     assert task_for("1:1").window is None  # a square model trains exactly as before
 
 
-def test_real_images_are_cropped_or_padded_into_the_window():
+def test_real_images_arrive_in_the_window_and_are_only_letterboxed():
     real = torch.rand(2, 1, 8, 8) * 2 - 1
-    cropped = task_for("2:1", "crop")._fit_real(real)
-    assert torch.equal(cropped[:, :, 2:6], real[:, :, 2:6]) and not cropped[:, :, :2].any()
-    padded = task_for("2:1", "pad")._fit_real(real)
-    window = padded[:, :, 2:6]  # the whole square scaled to 4 x 4 in the middle of the 4 x 8 window, white around
-    assert torch.equal(window[:, :, :, :2], torch.ones(2, 1, 4, 2)) and torch.equal(window[:, :, :, 6:],
-                                                                                      torch.ones(2, 1, 4, 2))
-    scaled = torch.nn.functional.interpolate(real, size=(4, 4), mode="bilinear", align_corners=False, antialias=True)
-    assert torch.allclose(window[:, :, :, 2:6], scaled) and not padded[:, :, :2].any()
+    for fit in ("crop", "pad"):  # the dataset fitted them (Capabilities.aspect): D's view only blanks the rest
+        boxed = task_for("2:1", fit)._fit_real(real)
+        assert torch.equal(boxed[:, :, 2:6], real[:, :, 2:6])
+        assert not boxed[:, :, :2].any() and not boxed[:, :, 6:].any()
+
+
+def wide_picture(path) -> None:
+    """A 2:1 picture: a red left quarter, a blue right quarter, grey between (a centred square would lose both)."""
+    image = np.full((16, 32, 3), 128, np.uint8)
+    image[:, :8] = (255, 0, 0)
+    image[:, 24:] = (0, 0, 255)
+    Image.fromarray(image).save(path)
+
+
+@pytest.mark.parametrize("fit", ["crop", "pad"])
+def test_training_reads_the_picture_at_the_model_s_aspect(tmp_path, fit):
+    """The train operation reads a 2:1 model's images into its 8 x 16 window of the 16 px square: the whole wide
+    picture (both coloured ends), not the centred square the dataset reads for square models."""
+    from genstudio.operations.train import prepare_training
+
+    (tmp_path / "data").mkdir()
+    wide_picture(tmp_path / "data" / "wide.png")
+    prepared = prepare_training(backend="stylegan2", data=tmp_path / "data", resolution=16,
+                                config={"aspect": "2:1", "aspect_fit": fit, "channels": 3})
+    image = prepared.dataset[0][0]  # 3 x 16 x 16 in [0, 1]
+    window = image[:, 4:12]
+    assert window[0, :, 1].min() > 0.9 and window[2, :, 1].max() < 0.1  # the red end, at the window's left
+    assert window[2, :, 14].min() > 0.9 and window[0, :, 14].max() < 0.1  # the blue end, at its right
+    assert torch.equal(image[:, :4], torch.ones(3, 4, 16)) and torch.equal(image[:, 12:], torch.ones(3, 4, 16))
+    square = prepare_training(backend="stylegan2", data=tmp_path / "data", resolution=16,
+                              config={"aspect": "1:1", "channels": 3}).dataset[0][0]
+    assert square[0, 8, 1] < 0.9  # a square model reads the centred square: no red end at its left
 
 
 def test_a_wide_model_trains_generates_exports_and_walks(tmp_path, single_torch_thread):
