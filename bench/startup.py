@@ -69,7 +69,8 @@ try:
     code = 0
 except SystemExit as exc:
     code = exc.code or 0
-print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stderr)
+print(json.dumps({"code": code, "torch": "torch" in sys.modules, "pydantic": "pydantic" in sys.modules}),
+      file=sys.stderr)
 """
 
 
@@ -106,26 +107,28 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, dict]:
     return seconds, report
 
 
-def median_of(runs: int, command_for, env) -> tuple[float, list[float], bool]:
+def median_of(runs: int, command_for, env) -> tuple[float, list[float], dict[str, bool]]:
     """The median wall time of `runs` fresh processes, after one unmeasured run (it writes the bytecode caches a
     user's installation has)."""
-    (median, times, torch_seen), = interleaved(runs, [command_for], env)
-    return median, times, torch_seen
+    (median, times, seen), = interleaved(runs, [command_for], env)
+    return median, times, seen
 
 
-def interleaved(runs: int, commands: list, env) -> list[tuple[float, list[float], bool]]:
+def interleaved(runs: int, commands: list, env) -> list[tuple[float, list[float], dict[str, bool]]]:
     """`median_of` for several commands, their runs alternating (A B A B ...), so a busy moment on the machine
-    costs each side alike; one unmeasured run of each first."""
+    costs each side alike; one unmeasured run of each first. With each, which heavy modules its genstudio runs
+    imported (torch must never be; pydantic comes with typer >= 0.29, whose parameter checks build on it)."""
     for command_for in commands:
         timed(command_for(runs), env)
     times: list[list[float]] = [[] for _ in commands]
-    torch_seen = [False for _ in commands]
+    seen = [{"torch": False, "pydantic": False} for _ in commands]
     for run in range(runs):
         for index, command_for in enumerate(commands):
             seconds, report = timed(command_for(run), env)
             times[index].append(seconds)
-            torch_seen[index] = torch_seen[index] or bool(report.get("torch"))
-    return [(statistics.median(t), [round(x, 3) for x in t], seen) for t, seen in zip(times, torch_seen, strict=True)]
+            for module in seen[index]:
+                seen[index][module] = seen[index][module] or bool(report.get(module))
+    return [(statistics.median(t), [round(x, 3) for x in t], imported) for t, imported in zip(times, seen, strict=True)]
 
 
 def setup_tinystyle(work: Path, env: dict[str, str]) -> dict:
@@ -171,14 +174,32 @@ def bench_network(name: str, setup, work: Path, env: dict[str, str], files: list
 
     results = {}
     for tag, batch in (("one_photo", one), ("folder", files)):
-        (mine, mine_runs, torch_seen), (theirs, their_runs, _) = interleaved(runs, [ours(batch, tag),
-                                                                                  bare(batch, tag)], env)
+        (mine, mine_runs, seen), (theirs, their_runs, _) = interleaved(runs, [ours(batch, tag), bare(batch, tag)],
+                                                                       env)
         results[tag] = {"photos": len(batch), "genstudio_s": round(mine, 3), "bare_onnxruntime_s": round(theirs, 3),
                         "ratio": round(mine / theirs, 3), "genstudio_runs": mine_runs, "bare_runs": their_runs,
-                        "torch_imported": torch_seen}
+                        "torch_imported": seen["torch"], "pydantic_imported": seen["pydantic"]}
     results["one_photo"]["target"] = "ratio <= 1.5"
     results["folder"]["target"] = "ratio <= 1.10"
     return results
+
+
+VERSIONS = r"""
+import importlib.metadata, json
+found = {}
+for name in ("typer", "pydantic", "rich", "numpy", "onnxruntime", "onnxruntime-gpu", "pillow"):
+    try:
+        found[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+print(json.dumps(found))
+"""
+
+
+def versions(env: dict[str, str]) -> dict[str, str]:
+    """The versions of what start-up depends on, as the measured processes find them."""
+    done = subprocess.run([sys.executable, "-c", VERSIONS], capture_output=True, text=True, env=env, timeout=120)
+    return json.loads(done.stdout) if done.returncode == 0 else {}
 
 
 def main() -> None:
@@ -194,12 +215,12 @@ def main() -> None:
         env.pop("GENSTUDIO_ENTRY_POINTS_ONLY_IN", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed for users: modules load from their .pyc
         files = photos(work / "photos", args.photos, args.size)
-        report: dict = {"cpus": os.cpu_count(), "runs": args.runs, "size": args.size}
+        report: dict = {"cpus": os.cpu_count(), "runs": args.runs, "size": args.size, "versions": versions(env)}
         for what, command in (("help", ["--help"]), ("plugins_list", ["plugins", "list"])):
-            seconds, runs, torch_seen = median_of(args.runs, lambda run, c=command: [sys.executable, "-c", GENSTUDIO,
-                                                                                    *c], env)
-            report[what] = {"seconds": round(seconds, 3), "runs": runs, "torch_imported": torch_seen,
-                            "target": "< 0.5 s"}
+            seconds, runs, seen = median_of(args.runs, lambda run, c=command: [sys.executable, "-c", GENSTUDIO, *c],
+                                            env)
+            report[what] = {"seconds": round(seconds, 3), "runs": runs, "torch_imported": seen["torch"],
+                            "pydantic_imported": seen["pydantic"], "target": "< 0.5 s"}
         setups = {"tinystyle": setup_tinystyle, "cyclegan": setup_cyclegan}
         for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
             report[name] = bench_network(name, setups[name], work, dict(env), files, args.runs)
