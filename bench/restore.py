@@ -12,7 +12,20 @@ Each model is trained here (`--steps`, lite size, `--set` for more settings) on 
 are measured on the CPU whatever trained it. A CPU run worth its minutes: `--steps 150 --set width=8
 --vae-steps 0`; on a GPU: `--device cuda --steps 5000`.
 Usage: python bench/restore.py [--steps 400] [--images 32] [--seed 0] [--device cpu] [--data ../shared/data]
-       [--batch 8] [--set KEY=VALUE ...] [--vae-steps 300] [--latent-steps 100]
+       [--batch 8] [--set KEY=VALUE ...] [--vae-steps 300] [--latent-steps 100] [--only digits|photos]
+       [--no-timing] [--ema-decay D] [--threads 1]
+
+Figures at the defaults (restore 0.3, 400 steps, width 16; on 2 torch threads, as the default was then, the CPU
+shared with two other benchmarks: 31 min, most of it threads waiting on each other; one thread is the default now):
+holes PSNR / SSIM digits 19.65 / 0.757 (Telea 18.85 / 0.716, latent-inpaint 19.79 / 0.774), photos 28.83 / 0.825
+(Telea 28.55 / 0.817); 2x digits 51.25 (bicubic 50.30), photos 34.49 (bicubic 34.47: level at 400 steps); seconds
+per 256 px inpainting 1.23 torch, 0.14 onnxruntime.
+Figures (restore 0.3, CPU, one torch thread, `--steps 1500 --set width=8 --vae-steps 0 --threads 1`, 5 min):
+holes PSNR digits 23.92 dB (Telea 18.85), photos 28.67 (Telea 28.55); 2x digits 54.03 (bicubic 50.30), photos
+34.85 (bicubic 34.47). Restore 0.2 at the same settings (one pixel mean over every task, the live weights): photos
+holes 28.81, 2x 34.14, below bicubic (digits, as reported before: holes 19.99, 2x 50.37). Photos only
+(`--only photos --no-timing`), 2x / holes: task_balance=pixels live 34.14 / 28.81, pixels + EMA 34.53 / 28.62,
+scale live 34.83 / 28.71, scale + EMA (0.3) 34.85 / 28.67, tasks=upscale alone 34.88.
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data
 SIDE = 64
 DEVICE = "cpu"  # where the models train (--device); inference and timing stay on the CPU
 BATCH = 8
-THREADS = 2
+THREADS = 1
 FIT_OPTIONS: dict = {}  # more of fit's options (--ema-decay)
 
 
@@ -160,7 +173,7 @@ def main() -> None:
     parser.add_argument("--no-timing", dest="timing", action="store_false",
                         help="skip the ONNX export and the 256 px timing")
     parser.add_argument("--ema-decay", type=float, default=None, help="fit's ema_decay (default: fit's own)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (on a CPU shared with other "
+    parser.add_argument("--threads", type=int, default=THREADS, help="torch CPU threads (on a CPU shared with other "
                         "work, 1 can be many times faster than 2: small ops wait on each other's threads)")
     args = parser.parse_args()
     DATA, DEVICE, BATCH, THREADS = args.data.resolve(), args.device, args.batch, args.threads
