@@ -19,7 +19,9 @@ Figures at the defaults (restore 0.3, 400 steps, width 16; on 2 torch threads, a
 shared with two other benchmarks: 31 min, most of it threads waiting on each other; one thread is the default now):
 holes PSNR / SSIM digits 19.65 / 0.757 (Telea 18.85 / 0.716, latent-inpaint 19.79 / 0.774), photos 28.83 / 0.825
 (Telea 28.55 / 0.817); 2x digits 51.25 (bicubic 50.30), photos 34.49 (bicubic 34.47: level at 400 steps); seconds
-per 256 px inpainting 1.23 torch, 0.14 onnxruntime.
+per 256 px inpainting 1.23 torch, 0.14 onnxruntime. Photos at the defaults on one thread (93 s): holes 28.77, 2x
+34.49, 0.117 s torch; the 0.2 recipe (`--set task_balance=pixels --ema-decay 0`) there: holes 28.54 (Telea 28.55),
+2x 33.92; 0.3 without the EMA: 28.73, 34.49.
 Figures (restore 0.3, CPU, one torch thread, `--steps 1500 --set width=8 --vae-steps 0 --threads 1`, 5 min):
 holes PSNR digits 23.92 dB (Telea 18.85), photos 28.67 (Telea 28.55); 2x digits 54.03 (bicubic 50.30), photos
 34.85 (bicubic 34.47). Restore 0.2 at the same settings (one pixel mean over every task, the live weights): photos
