@@ -55,10 +55,10 @@ def example(tmp_path) -> Path:
 
 
 def assert_example_added(report: dict) -> None:
-    assert report["added_backends"] == ["plasma", "tinystyle"]
+    assert report["added_backends"] == ["plasma", "plasma-onnx", "tinystyle"]
     (plugin,) = report["added_plugins"]
-    assert (plugin["name"], plugin["version"], plugin["status"], plugin["error"]) == ("example", "0.2.0", "loaded", "")
-    assert plugin["backends"] == ["plasma", "tinystyle"] and plugin["source"] == "entry point"
+    assert (plugin["name"], plugin["version"], plugin["status"], plugin["error"]) == ("example", "0.3.0", "loaded", "")
+    assert plugin["backends"] == ["plasma", "tinystyle", "plasma-onnx"] and plugin["source"] == "entry point"
 
 
 @needs_example
@@ -78,7 +78,7 @@ def test_install_from_folder_reports_the_plugin_and_its_backends(tmp_path, examp
     logs = [event.message for event in events.of_kind("log")]
     assert logs[0].startswith("running: ") and any("Successfully installed genstudio-plugin-example" in line
                                                    for line in logs)
-    assert events.of_kind("end")[-1].message == "added example 0.2.0"
+    assert events.of_kind("end")[-1].message == "added example 0.3.0"
     assert get_registry().backend("plasma").id == "plasma"
 
 
