@@ -60,9 +60,20 @@ def weights(seed: int = 0) -> dict[str, np.ndarray]:
             "style.colours": colours}
 
 
+def _model(graph):
+    """A checked ModelProto of `graph` with the fixed opset, IR version and producer (so the bytes never vary)."""
+    import onnx
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="genstudio-plugin-example", producer_version="1")
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
 def build():
     """The graph as an onnx ModelProto: inputs `content` (N x 3 x H x W) and `style` (one weight per style)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     tensors = weights()
@@ -97,18 +108,13 @@ def build():
          helper.make_tensor_value_info("style", TensorProto.FLOAT, [len(STYLES)])],
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
         initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="genstudio-plugin-example", producer_version="1")
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model)
-    return model
+    return _model(graph)
 
 
 def build_plasma():
     """The plasma generator as an onnx ModelProto: input `z` (N x latent size), output `images` (N x 3 x R x R)."""
     import math
 
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     size = PLASMA_RESOLUTION
@@ -164,11 +170,7 @@ def build_plasma():
         [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent_dim])],
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, size, size])],
         initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="genstudio-plugin-example", producer_version="1")
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model)
-    return model
+    return _model(graph)
 
 
 def write(target: Path = TARGET, model=None) -> str:
