@@ -52,8 +52,8 @@ stylegan2 --parts equal,onnx` in two processes, one thread each): dcgan 6.44 (38
 stylegan2 13.29 (14110 steps of 16, 131 img/s), judged by one judge trained afresh (the runs' own report lost the
 figures to a since-fixed bug): the target (stylegan2 lower at 30 minutes) missed. ONNX on that model: batch 1
 3.27x eager, batch 32 2.17x, parity 1.5e-6, truncation + mixing 0 pixels apart.
-At batch 8, the same pairing: dcgan 6.01 (39406 steps, 700 img/s) vs stylegan2 17.69 (25156
-steps of 8, 112 img/s): batch 8 leads at 5 minutes (15.2) but does not improve by 30, so 16 is the default; still missed.
+At batch 8, the same pairing: dcgan 6.01 (39406 steps, 700 img/s) vs stylegan2 17.69 (25156 steps of 8, 112
+img/s): batch 8 leads at 5 minutes (15.2) but does not improve by 30, so 16 is the default; still missed.
 """
 
 from __future__ import annotations
