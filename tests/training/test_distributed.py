@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -18,48 +17,20 @@ WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def ephemeral_floor() -> int:
-    """The lowest port the kernel hands out as a connection's local port (Linux's default range starts here)."""
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def free_ports(count: int) -> list[str]:
-    """`count` distinct free ports below the ephemeral range.
+def train_together(out: Path, prefix: Path, steps: int, *mode: str) -> list[str]:
+    """Two ranks of one training launch, each in its own process on a fresh port; both must succeed.
 
-    Not bind(0)'s ports: those lie in the ephemeral range, and while one rank keeps retrying a connect to a
-    port nobody listens on yet (rank 1 waits there while rank 0 writes the first run's model), Linux can pick
-    that very port as the connect's local port and connect the socket to itself (TCP simultaneous open). The
-    rank then talks to itself, holds the port, and both ranks hang (seen once in CI, after 120 s).
-    """
-    floor = min(ephemeral_floor(), 32768)
-    candidates = random.sample(range(20000, floor), k=min(200, floor - 20000))
-    ports = []
-    for port in candidates:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(str(port))
-        if len(ports) == count:
-            return ports
-    pytest.skip(f"no {count} free ports between 20000 and {floor}")
-
-
-@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                    reason="torch.distributed with gloo is not available")
-def test_two_processes_train_and_resume_together(tmp_path):
-    from safetensors.torch import load_file
-
-    out, prefix = tmp_path / "run", tmp_path / "weights"
-    first_port, second_port = free_ports(2)
-    base = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": first_port, "WORLD_SIZE": "2",
-            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([sys.executable, str(WORKER), str(out), str(prefix), second_port],
-                              env={**base, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+    Returns what each rank printed."""
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2",
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, str(WORKER), str(out), str(prefix), str(steps), *mode],
+                              env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for rank in range(2)]
     outputs = []
@@ -70,8 +41,20 @@ def test_two_processes_train_and_resume_together(tmp_path):
             for other in procs:
                 other.kill()
             printed = [f"--- rank {rank} ---\n{other.communicate()[0][-4000:]}" for rank, other in enumerate(procs)]
-            pytest.fail("the two training processes did not finish in 120 s\n" + "\n".join(printed))
+            pytest.fail(f"the two processes training to step {steps} did not finish in 120 s\n" + "\n".join(printed))
     assert [proc.returncode for proc in procs] == [0, 0], "\n".join(outputs)
+    return outputs
+
+
+@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+                    reason="torch.distributed with gloo is not available")
+def test_two_processes_train_and_resume_together(tmp_path):
+    from safetensors.torch import load_file
+
+    out, prefix = tmp_path / "run", tmp_path / "weights"
+    assert all("resumed from None" in printed for printed in train_together(out, prefix, 4))
+    resumed = train_together(out, prefix, 6, "resume")  # a second launch, as `torchrun ... --resume` would be
+    assert all("resumed from 4" in printed for printed in resumed), resumed
     ranks = [load_file(f"{prefix}-{rank}.st") for rank in range(2)]
     for name in ranks[0]:  # each rank saw other images, so equal weights mean the gradients were averaged
         assert torch.equal(ranks[0][name], ranks[1][name]), name
