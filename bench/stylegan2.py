@@ -54,6 +54,12 @@ figures to a since-fixed bug): the target (stylegan2 lower at 30 minutes) missed
 3.27x eager, batch 32 2.17x, parity 1.5e-6, truncation + mixing 0 pixels apart.
 At batch 8, the same pairing: dcgan 6.01 (39406 steps, 700 img/s) vs stylegan2 17.69 (25156 steps of 8, 112
 img/s): batch 8 leads at 5 minutes (15.2) but does not improve by 30, so 16 is the default; still missed.
+Why it stays missed: the digits' own floor, FID of digits/train against digits/test on the judge's features, is
+4.86, and the DCGAN reaches 6.0-6.4. Two more 30-minute stylegan2 runs side by side (batch 16 and 8), each keeping
+extra EMAs of G: batch 16 12.24 (11828 steps, 105 img/s), batch 8 14.30 (22827 steps); the EMA decays 0.9997 and
+0.9999 next to the runtime's 0.999 score 12.25 / 13.80 (the EMA's warm-up, (1 + t) / (10 + t), caps all three
+alike this early); the live G of the earlier batch-8 model scores 24.9 against its EMA's 17.8. A longer average is
+not the lever; images per second are.
 """
 
 from __future__ import annotations
